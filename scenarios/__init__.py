@@ -1,0 +1,1 @@
+"""What-if scenarios: TOML language, runs, comparisons, batch runs and results."""

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up a fresh machine and run the whole test suite: lint, then the tests with the compiled
+# kernels, then the kernel and simulation tests again on the pure-Python reference backend.
+# Extra arguments go to the first pytest run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/python -m pytest "$@"
+TWIN_KERNELS=python .venv/bin/python -m pytest -q -m "not slow and not hue" tests/kernels tests/sim

@@ -1,0 +1,1 @@
+"""The SimPy world: traffic, tourists and emergency response on one clock and one network."""

@@ -1,0 +1,107 @@
+"""The city model: road and footpath networks, POIs, buildings, zones and metadata.
+
+A :class:`City` is what ``twin build`` compiles into a ``.twin`` bundle and what every
+simulation reads. Coordinates ``x``/``y`` are metres in the city's projected CRS
+(EPSG:32648, UTM zone 48N, for Huế).
+
+Tables and their columns
+------------------------
+``pois``
+    ``poi_id`` (str, stable: ``"node/123"``, ``"way/456"``, ``"extra/minh_mang"``), ``name``,
+    ``category`` (one of :data:`POI_CATEGORIES`), ``x``, ``y``, ``lon``, ``lat``,
+    ``drive_node``, ``walk_node`` (positions in the networks), ``access_m`` (metres from
+    the POI to its drive node), ``size`` (rooms, beds or another size tag, NaN when
+    untagged), ``source`` (``"osm"`` or ``"extra"``).
+``buildings``
+    ``building_id``, ``x``, ``y`` (centroid), ``footprint_m2``, ``height_m``,
+    ``height_source`` (``"height"``, ``"levels"``, ``"estimate"``), ``levels``,
+    ``floor_area_m2``, ``use`` (one of :data:`BUILDING_USES`), ``zone``, ``residents``,
+    ``geometry`` (footprint as WKB, projected).
+``zones``
+    ``zone`` (0..k-1), ``name``, ``kind`` (``"ward"``, ``"commune"`` or ``"grid"``), ``x``,
+    ``y`` (centroid), ``area_km2``, ``population``, ``jobs``, ``schools``, ``markets``,
+    ``pois`` (attraction weights, counts or floor-area based), ``drive_node`` (the drive
+    node nearest the centroid), ``geometry`` (WKB, projected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from twin.network import Network
+
+#: POI classes a city holds.
+POI_CATEGORIES: tuple[str, ...] = (
+    "attraction",
+    "museum",
+    "tomb",
+    "city_gate",
+    "pagoda_temple",
+    "hotel",
+    "hostel",
+    "guest_house",
+    "hospital",
+    "fire_station",
+    "police",
+    "market",
+    "bus_station",
+    "pier",
+)
+#: Building use classes.
+BUILDING_USES: tuple[str, ...] = (
+    "residential",
+    "commercial",
+    "office",
+    "industrial",
+    "education",
+    "health",
+    "religious",
+    "public",
+    "other",
+)
+#: The projected CRS of Huế.
+HUE_CRS = "EPSG:32648"
+
+
+@dataclass(frozen=True, eq=False)
+class City:
+    """Everything the simulations know about a city.
+
+    Attributes
+    ----------
+    name
+        Display name (``"Huế"``).
+    crs
+        Projected CRS of every ``x``/``y`` (``"EPSG:32648"``).
+    drive, walk
+        The drive and walk networks; the drive network is strongly connected.
+    pois, buildings, zones
+        Tables described in the module docstring.
+    node_zone
+        ``int32[drive.n_nodes]``: zone of each drive node.
+    meta
+        Build metadata: ``source`` (path), ``source_sha256``, ``params``, ``versions``,
+        ``built_at``, ``dropped`` (what the connectivity filter removed) and so on.
+    """
+
+    name: str
+    crs: str
+    drive: Network
+    walk: Network
+    pois: pd.DataFrame
+    buildings: pd.DataFrame
+    zones: pd.DataFrame
+    node_zone: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def population(self) -> float:
+        """Residents in the city."""
+        return float(self.zones["population"].sum()) if len(self.zones) else 0.0
+
+    def pois_of(self, category: str) -> pd.DataFrame:
+        """The POIs of one category."""
+        return self.pois[self.pois["category"] == category]

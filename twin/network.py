@@ -1,0 +1,196 @@
+"""A directed network as flat CSR arrays: the form every kernel and simulation reads.
+
+Edges are sorted by tail node, so ``indices[indptr[i]:indptr[i+1]]`` are the heads of node
+``i``'s out-edges (scipy's CSR convention) and edge ``e`` runs from ``tail[e]`` to
+``indices[e]``. Node and edge numbers are positions in these arrays; ``node_id`` and
+``edge_id`` keep the source's own ids (OSM node ids, GMNS ids).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from twin.errors import TwinError
+
+#: Edge arrays, in the order they are stored, with their dtypes.
+EDGE_ARRAYS: dict[str, type] = {
+    "indices": np.int64,
+    "length": np.float64,
+    "speed": np.float64,
+    "lanes": np.float64,
+    "capacity": np.float64,
+    "jam_density": np.float64,
+    "road_class": np.int16,
+    "edge_id": np.int64,
+    "osm_way": np.int64,
+    "bridge": np.bool_,
+    "name": object,
+}
+#: Node arrays with their dtypes.
+NODE_ARRAYS: dict[str, type] = {
+    "node_id": np.int64,
+    "x": np.float64,
+    "y": np.float64,
+    "lon": np.float64,
+    "lat": np.float64,
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A directed road (or footpath) network in CSR form.
+
+    Attributes
+    ----------
+    node_id, x, y, lon, lat
+        Per node: source id; easting and northing in metres (the city's CRS, EPSG:32648
+        for Huế); longitude and latitude in degrees.
+    indptr
+        ``int64[n + 1]``: node ``i``'s out-edges are ``indptr[i]:indptr[i+1]``.
+    indices
+        ``int64[m]``: head node of each edge.
+    length
+        Metres.
+    speed
+        Free-flow speed, metres per second.
+    lanes
+        Lanes in the edge's direction.
+    capacity
+        Outflow capacity of the whole edge, PCU per hour (lanes × capacity per lane).
+    jam_density
+        PCU per kilometre per lane at a standstill.
+    road_class
+        Index into ``road_classes`` (``"primary"``, ``"residential"``, …).
+    edge_id, osm_way, bridge, name
+        Source link id; OSM way id (``-1`` where none); on a bridge; street name or ``""``.
+    road_classes
+        Names of the road classes.
+    """
+
+    node_id: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    length: np.ndarray
+    speed: np.ndarray
+    lanes: np.ndarray
+    capacity: np.ndarray
+    jam_density: np.ndarray
+    road_class: np.ndarray
+    edge_id: np.ndarray
+    osm_way: np.ndarray
+    bridge: np.ndarray
+    name: np.ndarray
+    road_classes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        n, m = len(self.node_id), len(self.indices)
+        for name in NODE_ARRAYS:
+            if len(getattr(self, name)) != n:
+                raise TwinError(
+                    f"network node array {name!r} has {len(getattr(self, name))} "
+                    f"entries, expected {n}"
+                )
+        for name in EDGE_ARRAYS:
+            if len(getattr(self, name)) != m:
+                raise TwinError(
+                    f"network edge array {name!r} has {len(getattr(self, name))} "
+                    f"entries, expected {m}"
+                )
+        if len(self.indptr) != n + 1 or (n and self.indptr[-1] != m):
+            raise TwinError(f"network indptr must have {n + 1} entries ending at {m}")
+
+    # -- sizes and derived arrays -------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_id)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.indices)
+
+    @property
+    def tail(self) -> np.ndarray:
+        """``int64[m]``: tail node of each edge."""
+        return np.repeat(np.arange(self.n_nodes, dtype=np.int64), np.diff(self.indptr))
+
+    @property
+    def free_flow_time(self) -> np.ndarray:
+        """``float64[m]``: seconds to traverse each edge at free-flow speed."""
+        return self.length / self.speed
+
+    @property
+    def storage(self) -> np.ndarray:
+        """``float64[m]``: PCU each edge holds at jam density (length × lanes × jam density)."""
+        return self.length / 1000.0 * self.lanes * self.jam_density
+
+    def class_name(self, edge: int) -> str:
+        """Road class name of edge ``edge``."""
+        return self.road_classes[int(self.road_class[edge])]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """All arrays by field name (for saving)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "road_classes"}
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def from_edges(
+        cls,
+        *,
+        nodes: dict[str, np.ndarray],
+        tail: np.ndarray,
+        head: np.ndarray,
+        edges: dict[str, np.ndarray],
+        road_classes: tuple[str, ...],
+    ) -> Network:
+        """Build a network from node arrays and an unsorted edge list.
+
+        Parameters
+        ----------
+        nodes
+            ``node_id``, ``x``, ``y``, ``lon``, ``lat`` arrays, one entry per node.
+        tail, head
+            Node positions (``0..n-1``) of each edge's ends.
+        edges
+            Per-edge arrays named as in :data:`EDGE_ARRAYS` (``indices`` excluded).
+            ``edge_id`` defaults to ``0..m-1``, ``osm_way`` to ``-1``, ``bridge`` to
+            ``False`` and ``name`` to ``""``.
+        road_classes
+            Names that ``edges["road_class"]`` indexes.
+        """
+        n = len(nodes["node_id"])
+        tail = np.asarray(tail, dtype=np.int64)
+        head = np.asarray(head, dtype=np.int64)
+        m = len(tail)
+        if m and (tail.min() < 0 or head.min() < 0 or max(tail.max(), head.max()) >= n):
+            raise TwinError(f"edge ends must be node positions in 0..{n - 1}")
+        order = np.lexsort((head, tail))
+        defaults = {
+            "edge_id": np.arange(m, dtype=np.int64),
+            "osm_way": np.full(m, -1, dtype=np.int64),
+            "bridge": np.zeros(m, dtype=bool),
+            "name": np.full(m, "", dtype=object),
+        }
+        edge_arrays = {}
+        for name, dtype in EDGE_ARRAYS.items():
+            if name == "indices":
+                continue
+            values = edges.get(name, defaults.get(name))
+            if values is None:
+                raise TwinError(f"edge array {name!r} is required to build a network")
+            edge_arrays[name] = np.asarray(values, dtype=dtype)[order]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(tail, minlength=n), out=indptr[1:])
+        node_arrays = {k: np.asarray(nodes[k], dtype=t) for k, t in NODE_ARRAYS.items()}
+        return cls(
+            **node_arrays,
+            indptr=indptr,
+            indices=head[order],
+            **edge_arrays,
+            road_classes=tuple(road_classes),
+        )

@@ -1,0 +1,1 @@
+"""3D scenes, side-by-side comparison and reports for leaders."""
