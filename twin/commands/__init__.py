@@ -1,0 +1,1 @@
+"""One module per ``twin`` subcommand: ``add_parser(subparsers)`` sets ``handler=run``."""

@@ -1,0 +1,55 @@
+"""Vehicle classes: passenger-car units, speed factors, CO2 factors and default shares."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twin.errors import ConfigError, SourceNotFoundError
+
+COLUMNS = ("vehicle_class", "share", "pcu", "speed_factor", "co2_g_per_km")
+
+
+def load_vehicle_classes(path: str | Path | None = None) -> pd.DataFrame:
+    """The vehicle class table, indexed by ``vehicle_class``.
+
+    Parameters
+    ----------
+    path
+        A CSV with the columns of ``twin/defaults/vehicles.csv``; ``None`` for the defaults.
+
+    Returns
+    -------
+    DataFrame with ``share`` (fraction of trips), ``pcu`` (passenger-car units),
+    ``speed_factor`` (over the road's free-flow speed) and ``co2_g_per_km``.
+    """
+    if path is None:
+        source = resources.files("twin") / "defaults" / "vehicles.csv"
+        where = "twin/defaults/vehicles.csv"
+    else:
+        source = Path(path)
+        where = str(source)
+        if not source.is_file():
+            raise SourceNotFoundError(f"vehicle class table {where} does not exist")
+    with source.open("r", encoding="utf-8") as fh:
+        table = pd.read_csv(fh, comment="#", skipinitialspace=True)
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing:
+        raise ConfigError(f"{where}: missing columns {missing}; expected {list(COLUMNS)}")
+    table = table.set_index("vehicle_class")
+    for column in ("pcu", "speed_factor"):
+        bad = table.index[~(table[column] > 0)].tolist()
+        if bad:
+            raise ConfigError(
+                f"{where}: {column} must be a positive number; classes {bad} have "
+                f"{table.loc[bad, column].tolist()}. Give every class a {column} above 0"
+            )
+    if (table["share"] < 0).any() or not np.isclose(table["share"].sum(), 1.0):
+        raise ConfigError(
+            f"{where}: shares must be non-negative and sum to 1 (they sum to "
+            f"{table['share'].sum():.3f}); rescale the share column"
+        )
+    return table
