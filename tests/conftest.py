@@ -34,3 +34,11 @@ def hue_osm_path() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def hue_city(hue_osm_path):
+    """The real Huế city, built once into the user cache (rebuilt when the extract changes)."""
+    from twin.build import default_city
+
+    return default_city()
