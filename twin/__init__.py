@@ -7,4 +7,15 @@ from twin.city import City
 from twin.errors import TwinError
 from twin.network import Network
 
-__all__ = ["City", "Network", "TwinError"]
+__all__ = ["City", "Network", "TwinError", "build_city", "default_city", "load_city"]
+
+#: Functions imported on first use, so ``import twin`` stays light (no osmnx, no scipy).
+_LAZY = {"build_city": "twin.build", "default_city": "twin.build", "load_city": "twin.bundle"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'twin' has no attribute {name!r}")

@@ -1,0 +1,191 @@
+"""The traffic engine on a full Huế day: wall time, peak memory, throughput, scaling.
+
+Run on purpose (not collected by pytest)::
+
+    .venv/bin/python benchmarks/bench_traffic.py                 # scaling 10k … 1M + full day
+    .venv/bin/python benchmarks/bench_traffic.py --sizes 10000,100000 --no-full
+
+Each size runs in its own child process (so that its peak memory is its own): the child
+loads the city, synthesises the city's day of trips (``twin.demand``; the same table for
+every size, from ``--seed``), keeps a uniform random sample of the requested size (so the
+daily profile is kept), and runs :func:`sim.run.run_day` with traffic only over the whole
+day. Reported per size:
+
+- ``wall_s``: simulation wall time (engine set-up, routing and movement; city loading and
+  demand synthesis are excluded and shown apart);
+- ``peak_rss_mb``: the child's peak resident memory (``ru_maxrss``), city and trips included;
+- ``traversals_per_s``: vehicle-link traversals per wall second (the engine's counter when
+  it has one, else the sum over ``links.parquet`` entries);
+- ``routing_s`` / ``movement_s``: the engine's own timers when it reports them;
+- the cost ratio to the smallest size, against the trip ratio (linear scaling = equal).
+
+Targets (issue 4): 1,000,000 trips in ≤ 120 s and ≤ 4 GB; cost(1M) ≤ 120 × cost(10k).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from sumo_compare import load_bench_city  # noqa: E402
+
+DEFAULT_SIZES = (10_000, 30_000, 100_000, 300_000, 1_000_000)
+
+
+def one(args: argparse.Namespace) -> dict:
+    """Run one size in this process and return its figures."""
+    from sim.run import run_day
+
+    t0 = time.perf_counter()
+    city = load_bench_city(args.city, args.grid)
+    t_city = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    from twin.demand import synthesise_trips
+
+    day = synthesise_trips(city, seed=args.seed, scale=args.scale)
+    t_demand = time.perf_counter() - t0
+    n = args.one if args.one > 0 else len(day)
+    if n < len(day):
+        rng = np.random.default_rng(args.seed + 1)
+        keep = np.sort(rng.choice(len(day), size=n, replace=False))
+        trips = day.iloc[keep].reset_index(drop=True)
+    elif n > len(day):
+        raise SystemExit(
+            f"the synthesised day has {len(day):,} trips, fewer than {n:,}; raise --scale"
+        )
+    else:
+        trips = day
+    del day
+    end = max(86_400.0, float(trips["depart"].max()) + 1.0)
+    result = run_day(
+        city,
+        trips=trips,
+        seed=args.seed,
+        start=0.0,
+        end=end + args.slack,
+        tourists=False,
+        emergency=False,
+    )
+    timers = result.timers
+    wall = timers.get("setup", 0.0) + timers.get("simulate", 0.0)
+    traversals = result.kpis.get("link_traversals")
+    if traversals is None:
+        traversals = float(result.links["entries"].sum())
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "trips": len(trips),
+        "wall_s": wall,
+        "routing_s": timers.get("traffic_routing"),
+        "movement_s": timers.get("traffic_movement"),
+        "timers": {k: round(v, 3) for k, v in timers.items()},
+        "traversals": traversals,
+        "traversals_per_s": traversals / wall if wall else float("nan"),
+        "peak_rss_mb": peak_kb / 1024.0,
+        "city_load_s": t_city,
+        "demand_s": t_demand,
+        "completed": int(result.kpis["trips_completed"]),
+        "unfinished": int(result.kpis["trips_unfinished"]),
+        "mean_speed_kmh": result.kpis["mean_speed_kmh"],
+        "gridlock": result.kpis.get("gridlock"),
+        "backend": os.environ.get("TWIN_KERNELS", "auto"),
+    }
+
+
+def run_child(args: argparse.Namespace, n: int) -> dict:
+    """Run one size in a fresh interpreter and parse its JSON line."""
+    cmd = [sys.executable, __file__, "--one", str(n), "--seed", str(args.seed)]
+    cmd += ["--scale", str(args.scale), "--slack", str(args.slack)]
+    if args.city:
+        cmd += ["--city", args.city]
+    if args.grid:
+        cmd += ["--grid", str(args.grid)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-5000:])
+        raise SystemExit(f"size {n}: child failed with exit code {done.returncode}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--city", help="a .twin bundle (default: the Huế city)")
+    where.add_argument("--grid", type=int, help="a synthetic N × N grid city instead")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        help="comma-separated trip counts of the scaling curve",
+    )
+    parser.add_argument("--no-full", action="store_true", help="skip the full synthesised day")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scale", type=float, default=1.0, help="demand multiplier")
+    parser.add_argument(
+        "--slack", type=float, default=0.0, help="seconds past midnight for trips to finish"
+    )
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+
+    if args.one is not None:
+        print(json.dumps(one(args)))
+        return 0
+
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if not args.no_full:
+        sizes.append(0)  # 0: the whole synthesised day
+    rows = []
+    print(
+        f"{'trips':>10s} {'wall s':>8s} {'routing s':>10s} {'movement s':>11s} "
+        f"{'peak MB':>8s} {'trav/s':>11s} {'done %':>7s} {'cost ×':>8s} {'trips ×':>8s}"
+    )
+    for n in sizes:
+        row = run_child(args, n)
+        rows.append(row)
+        base = rows[0]
+        cost = row["wall_s"] / base["wall_s"] if base["wall_s"] else float("nan")
+        ratio = row["trips"] / base["trips"]
+        row["cost_ratio"], row["trips_ratio"] = cost, ratio
+        print(
+            f"{row['trips']:>10,d} {row['wall_s']:>8.2f} {_fmt(row['routing_s'], '>10.2f')} "
+            f"{_fmt(row['movement_s'], '>11.2f')} {row['peak_rss_mb']:>8.0f} "
+            f"{row['traversals_per_s']:>11,.0f} "
+            f"{100 * row['completed'] / max(row['trips'], 1):>7.1f} {cost:>8.1f} {ratio:>8.1f}",
+            flush=True,
+        )
+    print(
+        f"(city load {rows[0]['city_load_s']:.1f} s and demand synthesis "
+        f"{rows[-1]['demand_s']:.1f} s per child, not in wall s; backend {rows[0]['backend']})"
+    )
+    million = [r for r in rows if r["trips"] >= 1_000_000]
+    if million:
+        r = min(million, key=lambda r: r["trips"])
+        small = rows[0]
+        print(
+            f"targets at {r['trips']:,} trips: wall {r['wall_s']:.1f} s "
+            f"({'MET' if r['wall_s'] <= 120 else 'NOT MET'} ≤ 120 s), peak "
+            f"{r['peak_rss_mb'] / 1024:.2f} GB ({'MET' if r['peak_rss_mb'] <= 4096 else 'NOT MET'}"
+            f" ≤ 4 GB), cost {r['wall_s'] / small['wall_s']:.1f} × the {small['trips']:,}-trip "
+            f"run ({'MET' if r['wall_s'] <= 120 * small['wall_s'] else 'NOT MET'} ≤ 120 ×)"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

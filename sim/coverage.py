@@ -1,0 +1,399 @@
+"""Travel times from stations and the share of residents they reach in time, by hour.
+
+A simulated day's links table gives each link's congested travel time per interval
+(length / mean speed; free flow where no vehicle entered). :func:`hourly_link_times` turns
+it into emergency vehicles' times for each hour of the day (with the emergency-vehicle
+advantage of :class:`sim.incidents.EmergencyParams`), :func:`coverage_by_hour` and
+:func:`coverage_by_zone` give the share of residents within ``T`` minutes of the nearest
+station, and :class:`HourlyRoads` replays those times as the roads of an emergency-only run.
+
+Shortest paths use :class:`RoadGraph`: scipy's compiled Dijkstra on the network's CSR arrays
+(parallel links collapse to their fastest), many sources at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import simpy
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra as sp_dijkstra
+
+from sim.incidents import EmergencyParams, residents_by_node
+from sim.roads import Journey
+from twin.city import City
+from twin.errors import ConfigError
+from twin.network import Network
+
+logger = logging.getLogger(__name__)
+
+#: Smallest edge weight handed to scipy (explicit zeros would read as missing edges), s.
+_EPS = 1e-9
+
+
+class RoadGraph:
+    """Many-source shortest travel times over one network topology.
+
+    Parameters
+    ----------
+    network
+        The drive network; link times are given per call.
+    """
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        n = network.n_nodes
+        tail, head = network.tail, network.indices
+        key = tail * n + head  # edges are sorted by (tail, head): parallel links are adjacent
+        first = np.ones(len(key), dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        self._starts = np.flatnonzero(first)
+        self._tail = tail[self._starts]
+        self._head = head[self._starts]
+        self._n = n
+
+    def matrix(self, weights: np.ndarray) -> csr_matrix:
+        """The graph as a sparse matrix with the fastest of parallel links, seconds."""
+        w = np.asarray(weights, dtype=float)
+        if len(w) != self.network.n_edges:
+            raise ConfigError(
+                f"link times have {len(w)} entries; expected one per drive edge "
+                f"({self.network.n_edges})"
+            )
+        best = np.minimum.reduceat(w, self._starts) if len(w) else w
+        best = np.maximum(best, _EPS)
+        keep = np.isfinite(best)
+        return csr_matrix(
+            (best[keep], (self._tail[keep], self._head[keep])), shape=(self._n, self._n)
+        )
+
+    def times_from(
+        self,
+        weights: np.ndarray,
+        sources: Sequence[int] | np.ndarray,
+        *,
+        min_only: bool = False,
+        limit: float = np.inf,
+    ) -> np.ndarray:
+        """Seconds from each source to every node (``inf`` beyond ``limit``).
+
+        Returns ``float64[len(sources), n]``, or ``float64[n]`` (the nearest source) when
+        ``min_only``.
+        """
+        sources = np.atleast_1d(np.asarray(sources, dtype=np.int64))
+        if len(sources) == 0:
+            shape = (self._n,) if min_only else (0, self._n)
+            return np.full(shape, np.inf)
+        out = sp_dijkstra(
+            self.matrix(weights), directed=True, indices=sources, limit=limit, min_only=min_only
+        )
+        return _clean(out, sources, min_only)
+
+    def times_to(self, weights: np.ndarray, target: int, *, limit: float = np.inf) -> np.ndarray:
+        """``float64[n]``: seconds from every node to ``target``."""
+        graph = self.matrix(weights).T.tocsr()
+        out = sp_dijkstra(graph, directed=True, indices=int(target), limit=limit)
+        return _clean(np.asarray(out), np.array([target]), True)
+
+
+def _clean(out: np.ndarray, sources: np.ndarray, min_only: bool) -> np.ndarray:
+    # the _EPS floor adds at most n * 1e-9 s; round the noise away for exact hand checks
+    out = np.where(np.isfinite(out), np.round(out, 6), np.inf)
+    if min_only:
+        out[sources] = 0.0
+    else:
+        out[np.arange(len(sources)), sources] = 0.0
+    return out
+
+
+# -- congested times from a links table -----------------------------------------------------
+def hourly_link_times(
+    network: Network,
+    links: pd.DataFrame | None,
+    params: EmergencyParams,
+    *,
+    emergency: bool = True,
+) -> np.ndarray:
+    """Link times for each hour of the day from a simulated day's links table.
+
+    Parameters
+    ----------
+    network
+        The drive network the links table refers to (``edge`` = edge position).
+    links
+        Columns ``edge``, ``interval_start`` (s after midnight), ``entries`` and
+        ``mean_speed_kmh``; ``None`` for free flow all day.
+    params
+        Emergency parameters (the emergency-vehicle advantage).
+    emergency
+        Apply the emergency-vehicle advantage (``False``: a car's times).
+
+    Returns
+    -------
+    ``float64[24, n_edges]``, seconds. Within an hour a link's car time is the
+    entries-weighted mean over its intervals of ``length / mean speed``; free flow where no
+    vehicle entered (or the mean speed is missing).
+    """
+    free = network.free_flow_time
+    car = np.tile(free, (24, 1))
+    if links is not None and len(links):
+        missing = {"edge", "interval_start", "entries", "mean_speed_kmh"} - set(links.columns)
+        if missing:
+            raise ConfigError(
+                f"links table lacks columns {sorted(missing)}; expected the links table of a "
+                "run (edge, interval_start, entries, mean_speed_kmh, ...)"
+            )
+        edge = links["edge"].to_numpy(np.int64)
+        if len(edge) and (edge.min() < 0 or edge.max() >= network.n_edges):
+            raise ConfigError(
+                f"links table names edges up to {edge.max()} but the city has "
+                f"{network.n_edges}; use the run made on this city"
+            )
+        hour = (links["interval_start"].to_numpy(float) // 3600).astype(np.int64) % 24
+        entries = links["entries"].to_numpy(float)
+        speed = links["mean_speed_kmh"].to_numpy(float) / 3.6
+        ok = (entries > 0) & np.isfinite(speed) & (speed > 0)
+        t = np.where(ok, network.length[edge] / np.where(ok, speed, 1.0), 0.0)
+        cell = hour[ok] * network.n_edges + edge[ok]
+        size = 24 * network.n_edges
+        weight = np.bincount(cell, weights=entries[ok], minlength=size)
+        total = np.bincount(cell, weights=(t * entries)[ok], minlength=size)
+        seen = weight > 0
+        flat = car.ravel()
+        flat[seen] = total[seen] / weight[seen]
+        car = flat.reshape(24, network.n_edges)
+    if not emergency:
+        return car
+    return params.emergency_link_times(free[None, :], car)
+
+
+def day_link_times(
+    city: City,
+    params: EmergencyParams,
+    *,
+    run_dir: str | Path | None = None,
+    free_flow: bool = False,
+    seed: int = 0,
+    scale: float = 1.0,
+    tourists: bool = True,
+    progress: Callable[[float], None] | None = None,
+    save_run: str | Path | None = None,
+) -> tuple[np.ndarray, str]:
+    """Emergency link times by hour of a simulated day, and where they came from.
+
+    Parameters
+    ----------
+    city
+        The city.
+    params
+        Emergency parameters (the emergency-vehicle advantage).
+    run_dir
+        A run folder (``twin run -o RUN_DIR``) whose links table to use.
+    free_flow
+        No congestion at all (free-flow times all day).
+    seed, scale, tourists
+        When neither ``run_dir`` nor ``free_flow`` is given, a day is simulated with
+        :func:`sim.run.run_day` (traffic and, unless ``tourists`` is false, tourists; no
+        emergency services) with this seed and demand scale.
+    progress
+        Called with the simulated clock during that run.
+    save_run
+        Write that simulated day to this run folder (reuse it later as ``run_dir``).
+
+    Returns
+    -------
+    ``(float64[24, n_edges], description)``.
+    """
+    if free_flow:
+        return hourly_link_times(city.drive, None, params), "free flow"
+    if run_dir is not None:
+        from sim.outputs import read_run
+
+        links = read_run(run_dir).links
+        return hourly_link_times(city.drive, links, params), f"run {run_dir}"
+    from sim.run import run_day
+
+    try:
+        result = run_day(
+            city,
+            seed=seed,
+            scale=scale,
+            tourists=tourists,
+            emergency=False,
+            progress=progress,
+        )
+    except ModuleNotFoundError as exc:
+        if not tourists or exc.name != "sim.tourists":
+            raise
+        logger.warning("the tourist model is not available; simulating traffic only")
+        result = run_day(
+            city, seed=seed, scale=scale, tourists=False, emergency=False, progress=progress
+        )
+    description = f"simulated day (seed {seed}, demand scale {scale:g})"
+    if save_run is not None:
+        from sim.outputs import write_run
+
+        write_run(result, save_run)
+        description += f", saved to {save_run}"
+    return hourly_link_times(city.drive, result.links, params), description
+
+
+def planning_link_times(hourly_times: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """One set of link times for a whole day: the hours' times averaged with ``weights``
+    (e.g. the call profile, so busy hours count more), seconds."""
+    hourly_times = np.atleast_2d(np.asarray(hourly_times, dtype=float))
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (len(hourly_times),) or w.sum() <= 0:
+        raise ConfigError(f"need one non-negative weight per hour with a positive sum; got {w}")
+    return (w[:, None] * hourly_times).sum(axis=0) / w.sum()
+
+
+# -- coverage ---------------------------------------------------------------------------------
+def station_times(
+    network: Network, hourly_times: np.ndarray, station_nodes: Sequence[int]
+) -> np.ndarray:
+    """``float64[24, n_nodes]``: seconds from the nearest station to each node, by hour."""
+    graph = RoadGraph(network)
+    hourly_times = np.atleast_2d(hourly_times)
+    return np.vstack([graph.times_from(w, station_nodes, min_only=True) for w in hourly_times])
+
+
+def coverage_by_hour(
+    city: City,
+    hourly_times: np.ndarray,
+    station_nodes: Sequence[int],
+    *,
+    minutes: float = 8.0,
+    population: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Share of residents within ``minutes`` of the nearest station, for each hour.
+
+    Parameters
+    ----------
+    city
+        The city (drive network and buildings).
+    hourly_times
+        ``float64[24, n_edges]`` link times (see :func:`hourly_link_times`), seconds.
+    station_nodes
+        Drive nodes of the stations.
+    minutes
+        The time standard, minutes.
+    population
+        Residents per drive node; ``None`` for :func:`sim.incidents.residents_by_node`.
+
+    Returns
+    -------
+    DataFrame with ``hour``, ``share`` (0-1), ``covered`` and ``population`` (residents).
+    """
+    _check_minutes(minutes)
+    pop = residents_by_node(city) if population is None else np.asarray(population, float)
+    times = station_times(city.drive, hourly_times, station_nodes)
+    within = times <= minutes * 60.0
+    covered = within @ pop
+    total = float(pop.sum())
+    return pd.DataFrame(
+        {
+            "hour": np.arange(len(times)),
+            "share": covered / total if total > 0 else np.zeros(len(times)),
+            "covered": covered,
+            "population": total,
+        }
+    )
+
+
+def coverage_by_zone(
+    city: City,
+    hourly_times: np.ndarray,
+    station_nodes: Sequence[int],
+    *,
+    minutes: float = 8.0,
+    population: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The map-ready table: share of each zone's residents covered, by hour.
+
+    Returns
+    -------
+    DataFrame with ``zone``, ``name``, ``hour``, ``share`` (0-1; NaN for an empty zone),
+    ``covered`` and ``population``.
+    """
+    _check_minutes(minutes)
+    pop = residents_by_node(city) if population is None else np.asarray(population, float)
+    times = station_times(city.drive, hourly_times, station_nodes)
+    nz = len(city.zones)
+    zone = np.asarray(city.node_zone, dtype=np.int64)
+    zone_pop = np.bincount(zone, weights=pop, minlength=nz)[:nz]
+    names = city.zones["name"].to_numpy() if "name" in city.zones else np.arange(nz).astype(str)
+    frames = []
+    for hour, row in enumerate(times):
+        covered = np.bincount(zone, weights=pop * (row <= minutes * 60.0), minlength=nz)[:nz]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(zone_pop > 0, covered / zone_pop, np.nan)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "zone": np.arange(nz),
+                    "name": names,
+                    "hour": hour,
+                    "share": share,
+                    "covered": covered,
+                    "population": zone_pop,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _check_minutes(minutes: float) -> None:
+    if not np.isfinite(minutes) or minutes <= 0:
+        raise ConfigError(f"the time standard must be a positive number of minutes; got {minutes}")
+
+
+# -- a Roads that replays recorded congestion --------------------------------------------------
+class HourlyRoads:
+    """Roads whose link times follow a recorded day hour by hour (no vehicles simulated).
+
+    Each vehicle takes the fastest path by the times of the hour it departs in and keeps
+    that hour's times for the whole drive. Used to test stations against a day's congestion
+    without re-running the traffic.
+
+    Parameters
+    ----------
+    env
+        The run's environment.
+    network
+        The drive network.
+    hourly_times
+        ``float64[24, n_edges]`` emergency-vehicle link times (:func:`hourly_link_times`).
+    """
+
+    def __init__(self, env: simpy.Environment, network: Network, hourly_times: np.ndarray) -> None:
+        hourly_times = np.asarray(hourly_times, dtype=float)
+        if hourly_times.shape != (24, network.n_edges):
+            raise ConfigError(
+                f"hourly link times have shape {hourly_times.shape}; expected "
+                f"(24, {network.n_edges})"
+            )
+        self.env = env
+        self.network = network
+        self.hourly_times = hourly_times
+        self.graph = RoadGraph(network)
+
+    def link_times(self, vehicle_class: str = "emergency") -> np.ndarray:
+        return self.hourly_times[int(self.env.now // 3600) % 24]
+
+    def drive(
+        self, origin: int, destination: int, *, vehicle_class: str = "emergency"
+    ) -> simpy.Event:
+        return self.env.process(self._drive(origin, destination, vehicle_class))
+
+    def _drive(self, origin: int, destination: int, vehicle_class: str):
+        cost = self.graph.times_from(self.link_times(vehicle_class), [origin])[0]
+        if not np.isfinite(cost[destination]):
+            raise ConfigError(f"node {destination} cannot be reached from node {origin}")
+        depart = self.env.now
+        yield self.env.timeout(float(cost[destination]))
+        return Journey(origin, destination, depart, self.env.now, float("nan"), vehicle_class)

@@ -1,0 +1,245 @@
+"""A run folder on disk: Parquet tables, ``kpis.json`` and ``manifest.json``, written atomically.
+
+Layout of ``RUN_DIR``
+---------------------
+``trips.parquet``
+    One row per vehicle trip: ``trip_id, origin, destination, depart, arrive, travel_time,
+    distance, delay, vehicle_class`` (node ids, seconds after midnight, seconds, metres;
+    ``arrive`` null for unfinished trips).
+``links.parquet``
+    Per drive edge per 15 minutes: ``edge, interval_start, entries, mean_speed_kmh,
+    density_pcu_per_km, queue_pcu``.
+``visits.parquet``, ``incidents.parquet``
+    Tourist visits and emergency incidents, when those parts ran.
+``kpis.json``
+    The merged KPIs (NaN written as ``null``).
+``manifest.json``
+    City checksums, parameters, seed, window, code version, creation time and every other
+    file with its size and sha256.
+
+:func:`write_run` builds the whole folder in a hidden temporary sibling and renames it into
+place at the end, so an interrupted write leaves no folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sim.run import TRIP_COLUMNS, RunResult
+from twin.errors import TwinError
+
+__all__ = ["TABLES", "RunDirError", "check_run_dir", "read_run", "write_run"]
+
+#: Tables a run folder may hold, by file stem, in the order they are written.
+TABLES: tuple[str, ...] = ("trips", "links", "visits", "incidents")
+
+
+class RunDirError(TwinError, FileExistsError):
+    """A run folder exists and is not empty, or is incomplete or corrupt when read."""
+
+
+def check_run_dir(run_dir: str | Path, *, force: bool = False) -> Path:
+    """Refuse a run folder that already holds something, unless ``force``.
+
+    Called before a run starts, so a user learns about the clash before waiting for it.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunDirError(f"{run_dir} exists and is a file; give a folder path for the run")
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not force:
+        raise RunDirError(
+            f"{run_dir} already exists and is not empty; choose another folder or pass "
+            "--force (force=True) to replace it"
+        )
+    return run_dir
+
+
+def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) -> Path:
+    """Write a run's tables, KPIs and manifest into ``run_dir``, atomically.
+
+    Parameters
+    ----------
+    result
+        What :func:`sim.run.run_day` returned.
+    run_dir
+        The folder to create. Its parent is created when missing.
+    force
+        Replace ``run_dir`` if it exists and is not empty.
+
+    Returns
+    -------
+    The run folder.
+
+    Raises
+    ------
+    RunDirError
+        ``run_dir`` exists, is not empty and ``force`` is false.
+    """
+    run_dir = check_run_dir(run_dir, force=force)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir.parent / f".{run_dir.name}.tmp-{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
+    try:
+        files: dict[str, dict[str, Any]] = {}
+        for name, table in result.tables.items():
+            path = tmp / f"{name}.parquet"
+            _write_table(_output_table(name, table), path)
+            files[path.name] = _describe(path, rows=len(table))
+        path = tmp / "kpis.json"
+        _write_json(result.kpis, path)
+        files[path.name] = _describe(path)
+        manifest = {**result.manifest, "files": files}
+        if result.timers:
+            manifest["timers_s"] = {k: round(float(v), 4) for k, v in result.timers.items()}
+        _write_json(manifest, tmp / "manifest.json")
+        _fsync_dir(tmp)
+        _swap_into_place(tmp, run_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return run_dir
+
+
+def read_run(run_dir: str | Path, *, verify: bool = True) -> RunResult:
+    """Load a run folder back into a :class:`~sim.run.RunResult`.
+
+    Parameters
+    ----------
+    run_dir
+        A folder written by :func:`write_run`.
+    verify
+        Check each file's sha256 against the manifest.
+
+    Raises
+    ------
+    RunDirError
+        The folder has no manifest, misses a file the manifest lists, or a checksum differs.
+    """
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise RunDirError(
+            f"{run_dir} is not a run folder (no manifest.json); give a folder written by "
+            "`twin run -o RUN_DIR`"
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    files = manifest.get("files", {})
+    for name, info in files.items():
+        path = run_dir / name
+        if not path.is_file():
+            raise RunDirError(f"{run_dir}: {name} is listed in manifest.json but missing")
+        if verify and _sha256(path) != info.get("sha256"):
+            raise RunDirError(
+                f"{run_dir}: {name} does not match its sha256 in manifest.json; the file was "
+                "changed or damaged after the run, so re-run it"
+            )
+    tables = {
+        name: pd.read_parquet(run_dir / f"{name}.parquet")
+        for name in TABLES
+        if f"{name}.parquet" in files
+    }
+    if "trips" not in tables or "links" not in tables:
+        raise RunDirError(f"{run_dir}: manifest.json lists no trips.parquet or links.parquet")
+    kpis = json.loads((run_dir / "kpis.json").read_text(encoding="utf-8"))
+    timers = manifest.pop("timers_s", {})
+    return RunResult(
+        trips=tables["trips"],
+        links=tables["links"],
+        visits=tables.get("visits"),
+        incidents=tables.get("incidents"),
+        kpis=kpis,
+        manifest=manifest,
+        timers=timers,
+    )
+
+
+# -- helpers -----------------------------------------------------------------------------------
+def _output_table(name: str, table: pd.DataFrame) -> pd.DataFrame:
+    if name == "trips":
+        missing = [c for c in TRIP_COLUMNS if c not in table.columns]
+        if missing:
+            raise TwinError(f"the trips table misses columns {missing}")
+        return table[list(TRIP_COLUMNS)]
+    return table
+
+
+def _write_table(table: pd.DataFrame, path: Path) -> None:
+    """Parquet without the pandas index; NaN in ``arrive`` (unfinished trips) becomes null."""
+    arrow = pa.Table.from_pandas(table.reset_index(drop=True), preserve_index=False)
+    if "arrive" in arrow.column_names:
+        column = arrow.column("arrive")
+        as_null = pc.if_else(pc.is_nan(column), None, column)
+        arrow = arrow.set_column(arrow.column_names.index("arrive"), "arrive", as_null)
+    pq.write_table(arrow, path)
+
+
+def _write_json(data: Any, path: Path) -> None:
+    text = json.dumps(_json_safe(data), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities → ``None``; numpy scalars → built-ins; paths → strings."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        with contextlib.suppress(ValueError, TypeError):
+            value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _describe(path: Path, *, rows: int | None = None) -> dict[str, Any]:
+    info: dict[str, Any] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+    if rows is not None:
+        info["rows"] = int(rows)
+    return info
+
+
+def _fsync_dir(folder: Path) -> None:
+    for path in folder.iterdir():
+        with path.open("rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def _swap_into_place(tmp: Path, run_dir: Path) -> None:
+    """Rename ``tmp`` to ``run_dir``; an existing (empty or forced) folder is moved aside
+    first and removed only after the new one is in place."""
+    old = None
+    if run_dir.exists():
+        old = run_dir.parent / f".{run_dir.name}.old-{uuid.uuid4().hex[:12]}"
+        run_dir.replace(old)
+    try:
+        tmp.replace(run_dir)
+    except BaseException:
+        if old is not None:
+            old.replace(run_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

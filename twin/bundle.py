@@ -1,0 +1,265 @@
+"""The ``.twin`` bundle: a compiled city in one file that loads in well under a second.
+
+A bundle is an uncompressed zip archive (any zip tool can list it):
+
+=========================  ==============================================================
+member                     content
+=========================  ==============================================================
+``meta.json``              format name and version, city name, CRS, network road classes,
+                           and the build metadata (``City.meta``: source path and SHA-256,
+                           build parameters, package versions, what was dropped, build time)
+``drive/<array>.npy``      the drive network's CSR arrays (:class:`twin.network.Network`
+                           fields), one ``.npy`` each; ``drive/name.json`` the edge names
+``walk/<array>.npy``       the same for the walk network
+``node_zone.npy``          zone of each drive node
+``pois.parquet``           the tables of :mod:`twin.city`
+``buildings.parquet``
+``zones.parquet``
+=========================  ==============================================================
+
+Bundles are written atomically (a temporary file in the same folder, then
+:func:`os.replace`), so a reader never sees half a bundle and a failed build leaves the
+old one in place. The zip format checks every member's CRC-32 on reading, so a damaged
+bundle is reported, not half-loaded.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twin.city import City
+from twin.errors import BundleError, SourceNotFoundError, TwinError
+from twin.network import EDGE_ARRAYS, NODE_ARRAYS, Network
+
+log = logging.getLogger(__name__)
+
+#: Identifies the file as a Huế Twin bundle.
+BUNDLE_FORMAT = "hue-twin-city"
+#: Bumped whenever the layout or the meaning of a member changes; older bundles are rebuilt.
+FORMAT_VERSION = 1
+#: File suffix of a bundle.
+SUFFIX = ".twin"
+_NETWORKS = ("drive", "walk")
+_TABLES = ("pois", "buildings", "zones")
+_TEXT_ARRAYS = ("name",)
+_NETWORK_ARRAYS = ("indptr", *NODE_ARRAYS, *EDGE_ARRAYS)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _parquet_bytes(table: pd.DataFrame, name: str) -> bytes:
+    buffer = io.BytesIO()
+    try:
+        table.reset_index(drop=True).to_parquet(buffer, index=False)
+    except (TypeError, ValueError) as exc:  # pyarrow errors derive from these
+        raise BundleError(
+            f"the {name} table cannot be stored ({exc}); its columns must hold numbers, "
+            "strings or bytes (geometry as WKB)"
+        ) from exc
+    return buffer.getvalue()
+
+
+def save_city(city: City, path: str | Path) -> Path:
+    """Write a city to a ``.twin`` bundle, atomically.
+
+    Parameters
+    ----------
+    city
+        The city.
+    path
+        The bundle to write (its folder is created when missing; an existing bundle is
+        replaced only once the new one is complete).
+
+    Returns
+    -------
+    The path written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {
+        "format": BUNDLE_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": city.name,
+        "crs": city.crs,
+        "networks": {
+            kind: {
+                "road_classes": list(getattr(city, kind).road_classes),
+                "nodes": getattr(city, kind).n_nodes,
+                "edges": getattr(city, kind).n_edges,
+            }
+            for kind in _NETWORKS
+        },
+        "meta": city.meta,
+    }
+    members: list[tuple[str, bytes]] = [
+        ("meta.json", json.dumps(header, default=_json_default, ensure_ascii=False).encode())
+    ]
+    for kind in _NETWORKS:
+        network: Network = getattr(city, kind)
+        for name, array in network.arrays().items():
+            if name in _TEXT_ARRAYS:
+                text = json.dumps([str(v) for v in array], ensure_ascii=False)
+                members.append((f"{kind}/{name}.json", text.encode()))
+            else:
+                members.append((f"{kind}/{name}.npy", _npy_bytes(array)))
+    members.append(("node_zone.npy", _npy_bytes(np.asarray(city.node_zone, dtype=np.int32))))
+    for name in _TABLES:
+        members.append((f"{name}.parquet", _parquet_bytes(getattr(city, name), name)))
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
+                for member, data in members:
+                    archive.writestr(member, data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
+    return path
+
+
+def _open(path: Path) -> zipfile.ZipFile:
+    if not path.exists():
+        raise SourceNotFoundError(
+            f"city bundle {path} does not exist; build it with `twin build SOURCE -o {path}` "
+            "(or `twin build` for the default city)"
+        )
+    if path.is_dir():
+        raise BundleError(f"{path} is a folder; expected a .twin file made by `twin build`")
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BundleError(
+            f"{path} is not a .twin bundle (it is not a readable zip archive: {exc}); it may "
+            f"be truncated or another kind of file. Rebuild it with `twin build -o {path}`"
+        ) from exc
+
+
+def _header(archive: zipfile.ZipFile, path: Path) -> dict:
+    try:
+        header = json.loads(archive.read("meta.json"))
+    except KeyError:
+        raise BundleError(
+            f"{path} has no meta.json: it is a zip file but not a .twin bundle; rebuild it "
+            "with `twin build`"
+        ) from None
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise BundleError(f"{path}: meta.json is damaged ({exc}); rebuild the bundle") from exc
+    if not isinstance(header, dict) or header.get("format") != BUNDLE_FORMAT:
+        raise BundleError(f"{path} is not a Huế Twin city bundle; rebuild it with `twin build`")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise BundleError(
+            f"{path} is a bundle of format version {version}, this Huế Twin reads version "
+            f"{FORMAT_VERSION}; rebuild it with `twin build` (the default city rebuilds itself)"
+        )
+    return header
+
+
+def read_bundle_meta(path: str | Path) -> dict:
+    """The header of a bundle (``meta.json``) without loading the rest.
+
+    Its ``"meta"`` entry is the city's build metadata (``City.meta``).
+
+    Raises
+    ------
+    SourceNotFoundError, BundleError
+        The file is missing, not a bundle, or of another format version.
+    """
+    path = Path(path)
+    with _open(path) as archive:
+        return _header(archive, path)
+
+
+def load_city(path: str | Path) -> City:
+    """Load a city from a ``.twin`` bundle.
+
+    Raises
+    ------
+    SourceNotFoundError
+        The file does not exist.
+    BundleError
+        The file is not a bundle, is damaged or truncated, lacks a part, or is of another
+        format version; the message says to rebuild it.
+    """
+    path = Path(path)
+    with _open(path) as archive:
+        header = _header(archive, path)
+        try:
+            networks = {
+                kind: _read_network(archive, kind, header["networks"][kind]["road_classes"])
+                for kind in _NETWORKS
+            }
+            node_zone = np.load(io.BytesIO(archive.read("node_zone.npy")), allow_pickle=False)
+            tables = {
+                name: pd.read_parquet(io.BytesIO(archive.read(f"{name}.parquet")))
+                for name in _TABLES
+            }
+        except KeyError as exc:
+            raise BundleError(
+                f"{path} lacks a part ({exc}); the bundle is incomplete, rebuild it with "
+                "`twin build`"
+            ) from exc
+        except TwinError as exc:
+            raise BundleError(f"{path} is inconsistent ({exc}); rebuild it") from exc
+        except Exception as exc:  # zlib/CRC, npy and parquet decoding errors
+            raise BundleError(
+                f"{path} is damaged ({type(exc).__name__}: {exc}); rebuild it with `twin build`"
+            ) from exc
+    if len(node_zone) != networks["drive"].n_nodes:
+        raise BundleError(
+            f"{path}: node_zone has {len(node_zone)} entries for "
+            f"{networks['drive'].n_nodes} drive nodes; rebuild the bundle"
+        )
+    meta = dict(header.get("meta", {}))
+    meta["bundle"] = str(path)
+    return City(
+        name=header["name"],
+        crs=header["crs"],
+        drive=networks["drive"],
+        walk=networks["walk"],
+        node_zone=node_zone,
+        meta=meta,
+        **tables,
+    )
+
+
+def _read_network(archive: zipfile.ZipFile, kind: str, road_classes: list[str]) -> Network:
+    arrays = {}
+    for name in _NETWORK_ARRAYS:
+        if name in _TEXT_ARRAYS:
+            values = json.loads(archive.read(f"{kind}/{name}.json"))
+            arrays[name] = np.array(values, dtype=object)
+        else:
+            arrays[name] = np.load(io.BytesIO(archive.read(f"{kind}/{name}.npy")))
+    return Network(**arrays, road_classes=tuple(road_classes))

@@ -1,0 +1,140 @@
+"""``twin build [SOURCE] -o CITY.twin``: compile a city from OSM, a place name or GMNS."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "build",
+        help="build a city bundle from an OSM file, a place name or a GMNS network",
+        description="Build a city (drive and walk networks, POIs, buildings, population, "
+        "zones) into a .twin bundle. With no SOURCE, builds the default city (Huế) from "
+        "the extract that TWIN_OSM_PATH or twin.toml names. A bundle that is already "
+        "current (same source checksum and parameters) is kept unless --force.",
+    )
+    parser.add_argument(
+        "source",
+        nargs="?",
+        type=Path,
+        help="an OSM file (.osm, .osm.pbf, .osm.bz2); omit for the default city",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="CITY.twin",
+        help="the bundle to write (default: the cache's hue.twin for the default city, "
+        "else SOURCE's name with .twin in the current folder)",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--place", metavar="NAME", help="download NAME with osmnx (needs internet)")
+    source.add_argument(
+        "--gmns", type=Path, metavar="DIR", help="read a GMNS network (node.csv, link.csv)"
+    )
+    parser.add_argument(
+        "--road-defaults",
+        type=Path,
+        metavar="FILE",
+        help="CSV overriding rows of the road defaults (twin/defaults/road_classes.csv)",
+    )
+    parser.add_argument(
+        "--population",
+        type=float,
+        metavar="N",
+        help="residents to distribute (default: Huế's 652,572, Resolution 1264/NQ-UBTVQH14)",
+    )
+    parser.add_argument(
+        "--no-extra-pois",
+        action="store_true",
+        help="do not add the extra POIs (the tombs past the extract's edge)",
+    )
+    parser.add_argument("--force", action="store_true", help="rebuild even if current")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.set_defaults(handler=run)
+
+
+class _Progress:
+    """Prints each build stage with the elapsed time on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.started = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.started
+            print(f"[{elapsed:5.1f}s] {stage}", file=sys.stderr, flush=True)
+
+
+def _default_output(args: argparse.Namespace) -> Path:
+    from twin.settings import get_settings
+
+    if args.output is not None:
+        return args.output
+    if args.source is None and args.place is None and args.gmns is None:
+        return get_settings().default_bundle
+    if args.gmns is not None:
+        return Path(f"{args.gmns.resolve().name}.twin")
+    if args.place is not None:
+        from twin.osm import _slug
+
+        return Path(f"{_slug(args.place)}.twin")
+    name = args.source.name
+    for suffix in (".osm.pbf", ".osm.bz2", ".osm.gz", ".osm", ".pbf", ".xml"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return Path(f"{name or 'city'}.twin")
+
+
+def run(args: argparse.Namespace) -> int:
+    from twin.build import build_bundle, build_city, city_summary
+    from twin.bundle import save_city
+    from twin.errors import ConfigError
+    from twin.settings import default_osm_path
+
+    progress = _Progress(args.quiet)
+    output = _default_output(args)
+    options = {}
+    if args.population is not None:
+        options["population"] = args.population
+    if args.road_defaults is not None:
+        options["road_defaults"] = args.road_defaults
+    if args.no_extra_pois:
+        options["extra_pois"] = False
+
+    if args.source is not None and (args.place or args.gmns):
+        raise ConfigError(
+            "give one of SOURCE, --place NAME or --gmns DIR; they are different inputs"
+        )
+    if args.gmns is not None:
+        from twin.gmns import read_gmns
+
+        progress(f"reading GMNS network {args.gmns}")
+        city = read_gmns(args.gmns)
+        progress(f"writing {output}")
+        save_city(city, output)
+        built = True
+    elif args.place is not None:
+        city = build_city(place=args.place, progress=progress, **options)
+        progress(f"writing {output}")
+        save_city(city, output)
+        built = True
+    else:
+        source = args.source if args.source is not None else default_osm_path()
+        city, built = build_bundle(source, output, force=args.force, progress=progress, **options)
+    summary = city_summary(city)
+    verb = "built" if built else "up to date:"
+    print(
+        f"{verb} {output}: {city.name}, {summary['nodes']:,} nodes, {summary['edges']:,} edges, "
+        f"{summary['road_km_total']:,.0f} km of road, {sum(summary['pois'].values()):,} POIs, "
+        f"{summary['buildings']:,} buildings, {summary['zones']} zones"
+    )
+    if built:
+        progress("done")
+    return 0

@@ -1,0 +1,217 @@
+"""``twin coverage``: the share of residents within T minutes of a station, by hour of day."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "coverage",
+        help="share of residents within T minutes of a station, by hour",
+        description="Share of residents within T minutes of the nearest station (hospitals "
+        "for ambulances, fire stations for fire engines), for each hour of the day, using "
+        "the congested travel times of a simulated day: those of --run RUN_DIR, or of a day "
+        "simulated now (traffic and tourists) with --seed and --scale.",
+    )
+    add_city_arguments(parser)
+    parser.add_argument(
+        "--minutes", type=float, default=8.0, help="the time standard, minutes (default 8)"
+    )
+    parser.add_argument(
+        "--zones-csv",
+        type=Path,
+        metavar="FILE",
+        help="write the map-ready table per zone: zone, name, hour, share, population",
+    )
+    parser.add_argument("--json", action="store_true", help="print the shares per hour as JSON")
+    parser.set_defaults(handler=run)
+
+
+def add_city_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments ``twin coverage`` and ``twin site`` share: city, congestion, unit type."""
+    parser.add_argument(
+        "--city", type=Path, metavar="CITY.twin", help="a city bundle (default: Huế)"
+    )
+    parser.add_argument(
+        "--run",
+        type=Path,
+        metavar="RUN_DIR",
+        help="take congestion from this run folder (twin run -o RUN_DIR) instead of "
+        "simulating a day",
+    )
+    parser.add_argument(
+        "--free-flow", action="store_true", help="ignore congestion (free-flow travel times)"
+    )
+    parser.add_argument(
+        "--type",
+        dest="unit_type",
+        default="ambulance",
+        metavar="TYPE",
+        help="unit type: ambulance (bases: hospitals) or fire_engine (fire stations)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of simulated days (default 0)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="demand scale of the simulated day (below 1 is faster but less congested)",
+    )
+    parser.add_argument(
+        "--save-run",
+        type=Path,
+        metavar="RUN_DIR",
+        help="keep the simulated day in this run folder (reuse it with --run)",
+    )
+    parser.add_argument(
+        "--no-tourists",
+        action="store_true",
+        help="simulate the day's traffic without the tourists' taxis and buses",
+    )
+    parser.add_argument(
+        "--params", type=Path, metavar="FILE", help="emergency parameters (TOML) over the defaults"
+    )
+
+
+def load_city(path: Path | None):
+    """The city of ``--city``, or the default city."""
+    if path is None:
+        from twin.build import default_city
+
+        return default_city()
+    from twin.bundle import load_city as load_bundle
+
+    return load_bundle(path)
+
+
+def congestion(args: argparse.Namespace, city, params):
+    """Hourly emergency link times per the arguments, with a progress bar on stderr."""
+    from sim.coverage import day_link_times
+    from twin.errors import ConfigError
+
+    if args.run is not None and args.free_flow:
+        raise ConfigError("give either --run RUN_DIR or --free-flow, not both")
+    if args.save_run is not None and (args.run is not None or args.free_flow):
+        raise ConfigError(
+            "--save-run keeps a simulated day; it cannot go with --run or --free-flow"
+        )
+    if args.save_run is not None:
+        from sim.outputs import check_run_dir
+
+        check_run_dir(args.save_run)  # refuse a used folder before the day is simulated
+    if args.run is None and not args.free_flow:
+        from tqdm import tqdm
+
+        with tqdm(
+            total=24,
+            desc="simulating a day",
+            unit="h",
+            file=sys.stderr,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total} h [{elapsed}]",
+        ) as bar:
+
+            def progress(clock: float) -> None:
+                bar.update(min(clock / 3600.0, 24.0) - bar.n)
+
+            return day_link_times(
+                city,
+                params,
+                seed=args.seed,
+                scale=args.scale,
+                tourists=not args.no_tourists,
+                progress=progress,
+                save_run=args.save_run,
+            )
+    return day_link_times(city, params, run_dir=args.run, free_flow=args.free_flow)
+
+
+def stations_of(city, params, unit_type: str):
+    """The city's stations of ``unit_type``; an error saying what to do when there are none."""
+    from sim.emergency import NoUnitsError, check_unit_type, city_stations
+    from sim.incidents import UNIT_TYPES
+
+    check_unit_type(unit_type)
+    stations = [s for s in city_stations(city, params) if s.unit_type == unit_type]
+    if not stations:
+        raise NoUnitsError(
+            f"the city has no {UNIT_TYPES[unit_type]} POIs, so no {unit_type} stations; "
+            f"propose some with `twin site --add K --type {unit_type}`"
+        )
+    return stations
+
+
+def write_csv_atomic(table, path: Path) -> None:
+    """Write a DataFrame as CSV through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            table.to_csv(fh, index=False)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    from sim.coverage import coverage_by_hour, coverage_by_zone
+    from sim.emergency import check_unit_type
+    from sim.incidents import load_emergency_params, residents_by_node
+    from twin.errors import ConfigError
+
+    check_unit_type(args.unit_type)
+    if not (math.isfinite(args.minutes) and args.minutes > 0):
+        raise ConfigError(f"--minutes must be a positive number; got {args.minutes}")
+    if not (math.isfinite(args.scale) and args.scale > 0):
+        raise ConfigError(f"--scale must be a positive number; got {args.scale}")
+    params = load_emergency_params(args.params)
+    city = load_city(args.city)
+    stations = stations_of(city, params, args.unit_type)
+    hourly, source = congestion(args, city, params)
+    nodes = sorted({s.node for s in stations})
+    population = residents_by_node(city)
+    by_hour = coverage_by_hour(city, hourly, nodes, minutes=args.minutes, population=population)
+    if args.zones_csv is not None:
+        zones = coverage_by_zone(city, hourly, nodes, minutes=args.minutes, population=population)
+        write_csv_atomic(zones[["zone", "name", "hour", "share", "population"]], args.zones_csv)
+    shares = [float(s) for s in by_hour["share"]]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "city": city.name,
+                    "unit_type": args.unit_type,
+                    "minutes": args.minutes,
+                    "stations": len(nodes),
+                    "population": float(population.sum()),
+                    "congestion": source,
+                    "share_by_hour": shares,
+                    "share_mean": sum(shares) / len(shares),
+                    "share_min": min(shares),
+                    "zones_csv": str(args.zones_csv) if args.zones_csv else None,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    print(
+        f"{city.name}: residents within {args.minutes:g} min of one of {len(nodes)} "
+        f"{args.unit_type} stations ({source})"
+    )
+    print("hour  share")
+    for hour, share in enumerate(shares):
+        print(f"{hour:02d}:00 {100 * share:5.1f} %  {'#' * round(40 * share)}")
+    worst = min(range(24), key=shares.__getitem__)
+    print(
+        f"mean {100 * sum(shares) / 24:.1f} %, worst {100 * shares[worst]:.1f} % at {worst:02d}:00"
+    )
+    if args.zones_csv is not None:
+        print(f"wrote the zone table to {args.zones_csv}")
+    return 0

@@ -1,0 +1,80 @@
+"""``twin info CITY.twin [--json]``: what a city bundle holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "info",
+        help="summarise a city bundle",
+        description="Print a city's nodes, edges, km of road by class, POIs by class, "
+        "buildings, population, zones and bounding box.",
+    )
+    parser.add_argument("city", type=Path, help="a .twin bundle (from `twin build`)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=run)
+
+
+def format_summary(summary: dict, meta: dict) -> str:
+    """The human-readable form of :func:`twin.build.city_summary`."""
+    lines = [f"{summary['name']} ({summary['crs']})"]
+    source = meta.get("source")
+    if source:
+        details = []
+        if meta.get("source_sha256"):
+            details.append(f"sha256 {meta['source_sha256'][:12]}…")
+        if meta.get("built_at"):
+            details.append(f"built {meta['built_at']}")
+        suffix = f" ({', '.join(details)})" if details else ""
+        lines.append(f"  source      {source}{suffix}")
+    lines.append(
+        f"  drive       {summary['nodes']:,} nodes, {summary['edges']:,} edges, "
+        f"{summary['road_km_total']:,.1f} km of road"
+    )
+    width = max((len(k) for k in summary["road_km"]), default=0)
+    for name, km in sorted(summary["road_km"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"    {name:<{width}}  {km:>9,.1f} km")
+    walk = summary["walk"]
+    lines.append(
+        f"  walk        {walk['nodes']:,} nodes, {walk['edges']:,} edges, {walk['km']:,.1f} km"
+    )
+    dropped = summary.get("dropped") or {}
+    for kind in ("drive", "walk"):
+        d = dropped.get(kind)
+        if d:
+            lines.append(
+                f"  dropped     {kind}: {d['nodes']:,} nodes, {d['edges']:,} edges, "
+                f"{d['km']:,.1f} km outside the largest strongly connected component"
+            )
+    total = sum(summary["pois"].values())
+    lines.append(f"  POIs        {total:,}")
+    width = max((len(k) for k in summary["pois"]), default=0)
+    for name, count in summary["pois"].items():
+        lines.append(f"    {name:<{width}}  {count:>6,}")
+    lines.append(f"  buildings   {summary['buildings']:,}")
+    lines.append(f"  population  {summary['population']:,}")
+    kinds = ", ".join(f"{n} {k}" for k, n in summary.get("zone_kinds", {}).items())
+    lines.append(f"  zones       {summary['zones']:,}" + (f" ({kinds})" if kinds else ""))
+    bbox = summary["bbox"]
+    if bbox:
+        lines.append(
+            f"  bbox        lon {bbox['min_lon']:.4f} to {bbox['max_lon']:.4f}, "
+            f"lat {bbox['min_lat']:.4f} to {bbox['max_lat']:.4f}"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from twin.build import city_summary, load_city
+
+    city = load_city(args.city)
+    summary = city_summary(city)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(format_summary(summary, city.meta))
+    return 0
