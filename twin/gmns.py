@@ -31,6 +31,7 @@ import pyproj
 from twin.city import City
 from twin.errors import GMNSError, SourceNotFoundError
 from twin.network import Network
+from twin.roads import load_road_defaults
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,6 @@ SPEED_UNITS = {
 WALK_SPEED = 1.3  # m/s, on every GMNS link in both directions
 _NODE_REQUIRED = ("node_id", "x_coord", "y_coord")
 _LINK_REQUIRED = ("link_id", "from_node_id", "to_node_id")
-
-
-def _road_defaults() -> pd.DataFrame:
-    from importlib import resources
-
-    with (resources.files("twin") / "defaults" / "road_classes.csv").open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, comment="#").set_index("highway")
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
@@ -151,6 +145,7 @@ def read_gmns(
     long_length: str | None = None,
     speed: str | None = None,
     name: str | None = None,
+    road_defaults: str | Path | None = None,
 ) -> City:
     """Read a GMNS network folder into a :class:`~twin.city.City`.
 
@@ -165,6 +160,9 @@ def read_gmns(
         ``kph``, ``mph``, ``m/s``), overriding ``config.csv``.
     name
         City name; defaults to ``dataset_name`` from ``config.csv`` or the folder name.
+    road_defaults
+        A CSV overriding ``twin/defaults/road_classes.csv`` (see
+        :func:`twin.roads.load_road_defaults`), used for missing link fields.
 
     Raises
     ------
@@ -212,7 +210,7 @@ def read_gmns(
     head = position.loc[to_id].to_numpy()
     link_id = _integer_ids(links["link_id"], "link.csv link_id")
 
-    defaults = _road_defaults()
+    defaults = load_road_defaults(road_defaults)
     facility = (
         links["facility_type"].fillna("").astype(str).str.strip()
         if "facility_type" in links
@@ -340,12 +338,16 @@ def _empty_buildings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) -> Path:
+def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) -> tuple[Path, int]:
     """Write the city's drive network as a GMNS folder (``node.csv``, ``link.csv``,
     ``config.csv``): lengths in metres, speeds in km/h, capacity per lane, the city's CRS.
 
     A pair of opposite edges that share a ``link_id`` (an undirected GMNS link that was
     read in) is written back as one undirected link. The folder is written atomically.
+
+    Returns
+    -------
+    The folder and the number of links written.
 
     Raises
     ------
@@ -367,7 +369,7 @@ def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) ->
         "directed": True,
         "length": net.length,
         "lanes": net.lanes,
-        "free_speed": net.speed * 3.6,
+        "free_speed": np.round(net.speed * 3.6, 9),
         "capacity": np.divide(net.capacity, net.lanes, out=np.zeros(net.n_edges),
                               where=net.lanes > 0),
         "facility_type": np.asarray(net.road_classes, dtype=object)[net.road_class],
@@ -391,7 +393,7 @@ def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) ->
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return directory
+    return directory, len(links)
 
 
 def _merge_undirected(links: pd.DataFrame) -> pd.DataFrame:

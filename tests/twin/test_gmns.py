@@ -56,7 +56,8 @@ def test_reads_units_directions_and_defaults():
 
 def test_round_trip_keeps_nodes_and_links(tmp_path):
     city = read_gmns(SMALL)
-    out = write_gmns(city, tmp_path / "out")
+    out, n_links = write_gmns(city, tmp_path / "out")
+    assert n_links == 5  # the undirected link is one link again
     again = read_gmns(out)
     assert again.drive.node_id.tolist() == city.drive.node_id.tolist()
     np.testing.assert_allclose(again.drive.x, city.drive.x, atol=1e-6)
@@ -66,7 +67,7 @@ def test_round_trip_keeps_nodes_and_links(tmp_path):
 
 
 def test_grid_city_round_trip(tmp_path, grid):
-    again = read_gmns(write_gmns(grid, tmp_path / "grid"))
+    again = read_gmns(write_gmns(grid, tmp_path / "grid")[0])
     assert again.crs == "EPSG:32648"
     np.testing.assert_allclose(again.drive.x, grid.drive.x)
     np.testing.assert_array_equal(again.drive.indptr, grid.drive.indptr)
@@ -139,3 +140,29 @@ def test_errors_are_twin_errors_and_value_errors(small_copy):
     with pytest.raises(ValueError, match="duplicate node_id") as info:
         read_gmns(small_copy)
     assert isinstance(info.value, TwinError)
+
+
+def test_cli_round_trip_through_a_bundle(tmp_path):
+    from twin.build import load_city
+    from twin.cli import main
+
+    bundle = tmp_path / "small.twin"
+    assert (
+        main(["build", "--gmns", str(SMALL), "--speed-unit", "kph", "-q", "-o", str(bundle)]) == 0
+    )
+    assert main(["export", str(bundle), "--gmns", str(tmp_path / "out")]) == 0
+    assert (
+        main(["build", "--gmns", str(tmp_path / "out"), "-q", "-o", str(tmp_path / "b.twin")]) == 0
+    )
+    assert _links(load_city(tmp_path / "b.twin")) == _links(load_city(bundle))
+
+
+def test_cli_reports_a_bad_gmns_folder(tmp_path, small_copy, capsys):
+    from twin.cli import main
+
+    links = pd.read_csv(small_copy / "link.csv")
+    links.loc[0, "to_node_id"] = 4242
+    links.to_csv(small_copy / "link.csv", index=False)
+    assert main(["build", "--gmns", str(small_copy), "-q", "-o", str(tmp_path / "x.twin")]) == 1
+    assert "4242" in capsys.readouterr().err
+    assert not (tmp_path / "x.twin").exists()

@@ -36,6 +36,10 @@ def add_parser(subparsers) -> None:
     source.add_argument(
         "--gmns", type=Path, metavar="DIR", help="read a GMNS network (node.csv, link.csv)"
     )
+    gmns = parser.add_argument_group("GMNS units (override the folder's config.csv)")
+    gmns.add_argument("--crs", help="CRS of x_coord/y_coord, e.g. EPSG:4326 or EPSG:32648")
+    gmns.add_argument("--length-unit", help="unit of link length: m, km, mi or ft")
+    gmns.add_argument("--speed-unit", help="unit of free_speed: kph, mph or m/s")
     parser.add_argument(
         "--road-defaults",
         type=Path,
@@ -116,7 +120,13 @@ def run(args: argparse.Namespace) -> int:
         from twin.gmns import read_gmns
 
         progress(f"reading GMNS network {args.gmns}")
-        city = read_gmns(args.gmns)
+        city = read_gmns(
+            args.gmns,
+            crs=args.crs,
+            long_length=args.length_unit,
+            speed=args.speed_unit,
+            road_defaults=args.road_defaults,
+        )
         progress(f"writing {output}")
         save_city(city, output)
         built = True

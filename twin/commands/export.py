@@ -24,6 +24,6 @@ def run(args: argparse.Namespace) -> int:
     from twin.gmns import write_gmns
 
     city = load_city(args.city)
-    out = write_gmns(city, args.gmns, overwrite=args.force)
-    print(f"wrote {city.drive.n_nodes:,} nodes and {city.drive.n_edges:,} links to {out}")
+    out, n_links = write_gmns(city, args.gmns, overwrite=args.force)
+    print(f"wrote {city.drive.n_nodes:,} nodes and {n_links:,} links to {out}")
     return 0
