@@ -399,7 +399,7 @@ def test_cli_road_defaults_option(tmp_path, capsys):
 def test_cli_gmns_option(tmp_path, capsys, grid):
     from twin.gmns import write_gmns
 
-    folder = write_gmns(grid, tmp_path / "gmns")
+    folder, _ = write_gmns(grid, tmp_path / "gmns")
     out = tmp_path / "grid.twin"
     assert main(["build", "--gmns", str(folder), "-o", str(out)]) == 0
     city = load_city(out)
