@@ -2,14 +2,17 @@
 
 Run on purpose (not collected by pytest)::
 
-    .venv/bin/python benchmarks/bench_routing.py [--repeat 3] [--pairs 200] [--targets 1000]
+    .venv/bin/python benchmarks/bench_routing.py [--repeat 3] [--pairs 200] [--landmarks 16]
+        [--targets 1000]
 
 It prints, for each task, the time per call of our kernel and of the references measured
 in the same run, and their ratios:
 
 - one-to-all Dijkstra from random sources: vs ``scipy.sparse.csgraph.dijkstra`` and
   ``networkx.single_source_dijkstra``;
-- one-to-one A* between random pairs vs our one-to-all Dijkstra from the same source;
+- one-to-one A* between random pairs vs our one-to-all Dijkstra from the same source, for
+  ``kernels.astar`` and ``Router.astar``, with the straight-line bound and with ALT landmarks
+  (prepared once on free-flow times; also routed on congested times);
 - the zone-to-zone travel-time matrix (every zone's drive node);
 - isochrones of 5, 10 and 15 minutes from every hospital;
 - next-hop trees for 1,000 targets (what the traffic engine refreshes).
@@ -208,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="best of this many timings")
     parser.add_argument("--sources", type=int, default=50, help="random sources, one-to-all")
     parser.add_argument("--pairs", type=int, default=200, help="random pairs for A*")
+    parser.add_argument("--landmarks", type=int, default=16, help="ALT landmarks for A*")
     parser.add_argument("--targets", type=int, default=1000, help="targets for next_hops")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
@@ -272,18 +276,57 @@ def main(argv: list[str] | None = None) -> int:
     pairs = rng.choice(n, size=(args.pairs, 2))
     top = router.consistent_speed(w)  # the network's top speed, give or take rounding
     print(f"A* bound: {top:.3f} m/s (network top speed {city.max_speed:.3f} m/s)")
-    for s, t in pairs[:10]:
-        c, _ = router.astar(w, int(s), int(t), max_speed=top)
-        full, _ = router.dijkstra(w, int(s))
-        assert np.isclose(c, full[t]) or (np.isinf(c) and np.isinf(full[t])), "A* disagrees"
+    # ALT: a second router keeps landmark tables; while they live, kernels.astar and the first
+    # router would reuse them by default, so the straight-line runs pass landmarks=False
+    router_lm = kernels.Router(ip, ix, x=city.x, y=city.y)
+    t_prep = _best(lambda: router_lm.prepare_landmarks(w, k=args.landmarks), 1)
+    lm = router_lm.landmarks
+    print(
+        f"landmarks: k={lm.k} prepared in {t_prep * 1e3:.1f} ms "
+        f"({lm.nbytes / 1e6:.1f} MB), nodes {lm.nodes.tolist()}"
+    )
+    # congested times (each edge 1-2x its free-flow time): the free-flow tables still apply
+    w_slow = w * rng.uniform(1.0, 2.0, size=m)
+    for s, t in pairs[:20]:  # agreement check before timing
+        s, t = int(s), int(t)
+        full, _ = router.dijkstra(w, s)
+        slow, _ = router.dijkstra(w_slow, s)
+        for c, ref in (
+            (router.astar(w, s, t, max_speed=top, landmarks=False)[0], full[t]),
+            (
+                kernels.astar(ip, ix, w, s, t, x=city.x, y=city.y, max_speed=top, landmarks=False)[
+                    0
+                ],
+                full[t],
+            ),
+            (kernels.astar(ip, ix, w, s, t, x=city.x, y=city.y, max_speed=top)[0], full[t]),
+            (router_lm.astar(w, s, t, max_speed=top)[0], full[t]),
+            (
+                kernels.astar(ip, ix, w, s, t, x=city.x, y=city.y, max_speed=top, landmarks=lm)[0],
+                full[t],
+            ),
+            (router_lm.astar(w_slow, s, t, max_speed=top)[0], slow[t]),
+        ):
+            assert np.isclose(c, ref, rtol=1e-9) or (np.isinf(c) and np.isinf(ref)), "A* disagrees"
 
     timed = _paired(
         {
             "astar": lambda p: kernels.astar(
-                ip, ix, w, int(p[0]), int(p[1]), x=city.x, y=city.y, max_speed=top
+                ip, ix, w, int(p[0]), int(p[1]), x=city.x, y=city.y, max_speed=top, landmarks=False
             ),
-            "router": lambda p: router.astar(w, int(p[0]), int(p[1]), max_speed=top),
+            "astar-lm": lambda p: kernels.astar(
+                ip, ix, w, int(p[0]), int(p[1]), x=city.x, y=city.y, max_speed=top, landmarks=lm
+            ),
+            "router": lambda p: router.astar(
+                w, int(p[0]), int(p[1]), max_speed=top, landmarks=False
+            ),
+            "router-lm": lambda p: router_lm.astar(w, int(p[0]), int(p[1]), max_speed=top),
+            "router-lm-slow": lambda p: router_lm.astar(
+                w_slow, int(p[0]), int(p[1]), max_speed=top
+            ),
             "dijkstra": lambda p: kernels.dijkstra(ip, ix, w, int(p[0])),
+            "router-dijkstra": lambda p: router.dijkstra(w, int(p[0])),
+            "dijkstra-slow": lambda p: router.dijkstra(w_slow, int(p[0])),
         },
         pairs,
         args.repeat,
@@ -300,9 +343,19 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     t_nx_astar = _paired({"nx": nx_astar}, pairs[:20], 1)["nx"]
-    refs = {"dijkstra-all": timed["dijkstra"], "networkx-astar": t_nx_astar}
-    print(_row("one-to-one astar (random pairs)", timed["astar"], refs))
-    print(_row("one-to-one Router.astar", timed["router"], refs))
+    free_refs = {"dijkstra-all": timed["dijkstra"], "networkx-astar": t_nx_astar}
+    router_refs = {"Router.dijkstra-all": timed["router-dijkstra"]}
+    print(_row("one-to-one astar, straight line", timed["astar"], free_refs))
+    print(_row("one-to-one astar, landmarks", timed["astar-lm"], free_refs))
+    print(_row("one-to-one Router.astar, straight line", timed["router"], router_refs))
+    print(_row("one-to-one Router.astar, landmarks", timed["router-lm"], router_refs))
+    print(
+        _row(
+            "Router.astar, landmarks, congested w",
+            timed["router-lm-slow"],
+            {"Router.dijkstra-all congested": timed["dijkstra-slow"]},
+        )
+    )
 
     # -- zone-to-zone matrix ------------------------------------------------------------
     zones = city.zone_nodes

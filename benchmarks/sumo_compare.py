@@ -33,8 +33,16 @@ How the network and trips are mapped (chosen so that both models see the same ro
   ``passenger``, bus → ``bus``, truck → ``truck``, emergency → ``emergency``; each vType
   has our ``speed_factor`` as a fixed ``speedFactor`` (``speedDev = 0``).
 - **Trips** are ``<trip fromJunction=… toJunction=…>`` (``--junction-taz``), the same
-  departure times; SUMO routes them at insertion and every ``--reroute-period`` seconds
-  (rerouting device on every vehicle), as our engine refreshes its routes.
+  departure times; SUMO routes them at insertion on current (smoothed) travel times and
+  every ``--reroute-period`` seconds (rerouting device on every vehicle; 300 s, as our
+  engine refreshes its routes; ``0`` routes at insertion only, much cheaper for SUMO),
+  with ``--routing-algorithm astar`` (same shortest paths as Dijkstra, faster).
+- **Jams** SUMO's meso has a jam-jam headway (``taujj``, default 1.4 s per vehicle of
+  downstream capacity) that models the time empty space takes to travel back through a
+  jammed segment; our link-queue model has no such backward-wave delay (a freed slot is
+  taken at once). Below saturation it does not matter; in jams it does (see the README),
+  and ``--taujj`` sets it (about ``(tauff + 7.5 / speed) × 7.5 / segment length`` mimics
+  an instant backward wave).
 - **Travel time** on both sides is arrival minus the planned departure (SUMO's
   ``duration + departDelay``), compared over the trips that both completed.
 """

@@ -10,7 +10,8 @@ Routing (all over CSR arrays ``indptr``, ``indices`` and per-edge ``weights``):
 - :func:`isochrone` — nodes and edges reachable within a cost limit;
 - :func:`next_hops` — per target, cost from every node and the next edge to take;
 - :class:`Router` — the same on one fixed topology, validated once, buffers reused;
-- :func:`consistent_speed` — the tightest safe ``max_speed`` for :func:`astar`.
+- :func:`consistent_speed` — the tightest safe ``max_speed`` for :func:`astar`;
+- :func:`prepare_landmarks` — ALT tables (:class:`Landmarks`) that tighten :func:`astar`.
 
 Node and edge numbers are positions in ``indptr`` / ``indices``; weights are ``float64 >= 0``
 (``inf`` closes an edge); malformed input raises :class:`KernelInputError`. The compiled
@@ -26,6 +27,7 @@ from __future__ import annotations
 from kernels.cost_matrices import cost_matrix
 from kernels.errors import KernelInputError, TwinError
 from kernels.isochrones import Isochrone, isochrone
+from kernels.landmarks import Landmarks, prepare_landmarks
 from kernels.next_hop_trees import ReverseCSR, next_hops, reverse_csr
 from kernels.router import Router
 from kernels.shortest_paths import Path, astar, consistent_speed, dijkstra
@@ -34,6 +36,7 @@ from kernels.workspace import Workspace
 __all__ = [
     "Isochrone",
     "KernelInputError",
+    "Landmarks",
     "Path",
     "ReverseCSR",
     "Router",
@@ -45,5 +48,6 @@ __all__ = [
     "dijkstra",
     "isochrone",
     "next_hops",
+    "prepare_landmarks",
     "reverse_csr",
 ]

@@ -20,8 +20,17 @@ from kernels.backend import compiled
 from kernels.cost_matrices import cost_matrix_checked
 from kernels.errors import KernelInputError
 from kernels.isochrones import Isochrone, isochrone_checked
+from kernels.landmarks import (
+    Landmarks,
+    check_choice,
+    check_landmarks,
+    dominates,
+    find_landmarks,
+    prepare_landmarks_checked,
+)
 from kernels.next_hop_trees import ReverseCSR, _reverse_checked, check_out, next_hops_checked
 from kernels.shortest_paths import (
+    LandmarkWeightError,
     Path,
     astar_checked,
     check_max_speed,
@@ -64,6 +73,9 @@ class Router:
         if x is not None or y is not None:
             self.x, self.y = validation.check_coordinates(x, y, self.n_nodes)
         self._reverse: ReverseCSR | None = None
+        #: ALT tables used by :meth:`astar` when they fit the weights
+        #: (see :meth:`prepare_landmarks`); ``None`` = straight-line bound only.
+        self.landmarks: Landmarks | None = None
         cy = compiled("_next_hop_trees_cy")
         self._workspace = workspace.Workspace(self.n_nodes, cy.max_threads() if cy else 1)
 
@@ -88,17 +100,113 @@ class Router:
         return dijkstra_checked(self.indptr, self.indices, w, source, limit, self._workspace)
 
     def astar(
-        self, weights: np.ndarray, source: int, target: int, *, max_speed: float
+        self,
+        weights: np.ndarray,
+        source: int,
+        target: int,
+        *,
+        max_speed: float,
+        landmarks: Landmarks | bool | None = None,
     ) -> tuple[float, Path]:
-        """One-to-one cost and path; see :func:`kernels.astar` (needs ``x``, ``y``)."""
+        """One-to-one cost and path; see :func:`kernels.astar` (needs ``x``, ``y``).
+
+        Parameters
+        ----------
+        weights
+            ``float64[m]`` edge costs (seconds), ``>= 0``.
+        source, target
+            End nodes.
+        max_speed
+            Straight-line bound's top speed, metres per second (``inf``: no such bound).
+        landmarks
+            ALT tables to use (they must fit these weights, else
+            :class:`~kernels.errors.KernelInputError`). By default (``None``) the router's
+            own tables from :meth:`prepare_landmarks` are used whenever ``weights`` are no
+            lower than the weights they were prepared with (else other live tables of this
+            topology that fit, else the straight-line bound alone); ``False`` keeps the
+            straight-line bound alone. The cost is the same either way.
+        """
         self._need_coordinates()
-        w = self.weights(weights)
+        cy = compiled("_shortest_paths_cy")
+        w = (
+            validation.check_weights_cached(weights, self.n_edges)
+            if cy is not None
+            else self.weights(weights)
+        )
         source = validation.check_node(source, self.n_nodes, name="source")
         target = validation.check_node(target, self.n_nodes, name="target")
         speed = check_max_speed(max_speed)
-        return astar_checked(
-            self.indptr, self.indices, w, source, target, self.x, self.y, speed, self._workspace
+        explicit = landmarks is not None and landmarks is not False
+        if explicit:
+            lm = check_landmarks(landmarks, self.indptr, self.indices, w)
+        elif landmarks is False:
+            lm = None
+        elif self.landmarks is not None and dominates(self.landmarks, self.indptr, self.indices, w):
+            lm = self.landmarks
+        else:
+            lm = find_landmarks(self.indptr, self.indices, w)
+        try:
+            return astar_checked(
+                self.indptr,
+                self.indices,
+                w,
+                source,
+                target,
+                self.x,
+                self.y,
+                speed,
+                self._workspace,
+                landmarks=lm,
+            )
+        except LandmarkWeightError:
+            if explicit or lm is None:
+                raise
+            # weights edited in place below the tables' since the cached verdict: go without
+            return astar_checked(
+                self.indptr, self.indices, w, source, target, self.x, self.y, speed, self._workspace
+            )
+
+    def prepare_landmarks(
+        self,
+        weights: np.ndarray,
+        *,
+        k: int = 16,
+        nodes: np.ndarray | None = None,
+    ) -> Landmarks:
+        """Choose ``k`` landmarks, compute their ALT tables and keep them for :meth:`astar`.
+
+        Costs ``2 k`` one-to-all searches (about 40 ms for ``k = 16`` on Huế) and ``16 k n``
+        bytes. Prepare them with the lowest weights you will route on (free-flow travel
+        times): :meth:`astar` then uses them for any weights no lower (congestion,
+        closures), and falls back to the straight-line bound for weights that are lower
+        somewhere. See :func:`kernels.prepare_landmarks`.
+
+        Parameters
+        ----------
+        weights
+            ``float64[m]`` edge costs ``>= 0`` (seconds).
+        k
+            Number of landmarks, ``1..64``.
+        nodes
+            Use these landmark nodes instead of choosing them.
+
+        Returns
+        -------
+        Landmarks
+            The tables (also stored as ``self.landmarks``; set that to ``None`` to stop
+            using them).
+        """
+        w = self.weights(weights)
+        chosen = check_choice(k, nodes, self.n_nodes)
+        self.landmarks = prepare_landmarks_checked(
+            self.indptr,
+            self.indices,
+            w,
+            int(k) if chosen is None else len(chosen),
+            chosen,
+            self.reverse,
         )
+        return self.landmarks
 
     def consistent_speed(self, weights: np.ndarray) -> float:
         """The tightest safe ``max_speed`` for :meth:`astar`; see

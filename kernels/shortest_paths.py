@@ -16,13 +16,22 @@ buffers (:mod:`kernels.workspace`) and runs the compiled loop from
   distance over the top speed). It is admissible when no edge is faster than
   ``max_speed``, i.e. ``weights[e] >= distance(e) / max_speed``, which holds for travel
   times computed from lengths and speeds ``<= max_speed``. Nodes may be reopened, so an
-  admissible but inconsistent heuristic still gives the optimum.
+  admissible but inconsistent heuristic still gives the optimum. With ALT landmark tables
+  (:mod:`kernels.landmarks`) the heuristic is the larger of that and the landmark bound
+  ``max_L max(d(L, t) - d(L, v), d(v, L) - d(t, L))``; a node whose bound is ``inf``
+  provably cannot reach the target and is never expanded.
+
+:func:`astar` explores a small part of the graph, so it checks the whole graph once per
+array identity (cached verdicts, :func:`kernels.validation.remember`) and the compiled loop
+checks every edge it relaxes; the other kernels, which read the whole graph anyway, check
+it in full on every call.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -30,8 +39,10 @@ import numpy as np
 from kernels import validation, workspace
 from kernels.backend import compiled
 from kernels.errors import KernelInputError
+from kernels.landmarks import Landmarks, alt_bound, check_landmarks, find_landmarks
 
 __all__ = [
+    "LandmarkWeightError",
     "Path",
     "astar",
     "astar_reference",
@@ -161,8 +172,14 @@ def astar_reference(
     x: np.ndarray,
     y: np.ndarray,
     max_speed: float,
+    landmarks: Landmarks | None = None,
 ) -> tuple[float, Path]:
-    """One-to-one A* in pure Python; see :func:`astar`."""
+    """One-to-one A* in pure Python; see :func:`astar`.
+
+    The heuristic is the straight-line time at ``max_speed`` (none when it is ``inf``) and,
+    with ``landmarks``, the larger ALT bound; nodes whose bound is ``inf`` are labelled but
+    never expanded.
+    """
     ptr = indptr.tolist()
     hd = indices.tolist()
     w = weights.tolist()
@@ -170,12 +187,15 @@ def astar_reference(
     xt, yt = xs[target], ys[target]
 
     def h(v: int) -> float:
-        return math.hypot(xs[v] - xt, ys[v] - yt) / max_speed
+        bound = math.hypot(xs[v] - xt, ys[v] - yt) / max_speed if max_speed < _INF else 0.0
+        if landmarks is not None:
+            bound = max(bound, alt_bound(landmarks.from_landmark, landmarks.to_landmark, v, target))
+        return bound
 
     g = {source: 0.0}
     pred_edge: dict[int, int] = {}
     pred: dict[int, int] = {}
-    heap = [(h(source), source)]
+    heap = [(h(source), source)] if h(source) < _INF else []
     while heap:
         f, u = heapq.heappop(heap)
         gu = g[u]
@@ -190,7 +210,9 @@ def astar_reference(
                 g[v] = nd
                 pred[v] = u
                 pred_edge[v] = j
-                heapq.heappush(heap, (nd + h(v), v))
+                hv = h(v)
+                if hv < _INF:
+                    heapq.heappush(heap, (nd + hv, v))
     cost = g.get(target, _INF)
     if cost == _INF:
         return _INF, Path(_NO_EDGES.copy(), _NO_EDGES.copy())
@@ -204,8 +226,18 @@ def astar_reference(
 
 
 # -- public wrappers -----------------------------------------------------------------------
+_BACKENDS: dict[str | None, object] = {}
+
+
 def _backend():
-    return compiled("_shortest_paths_cy")
+    """``compiled("_shortest_paths_cy")``, memoised per ``TWIN_KERNELS`` value (A*'s calls are
+    short enough for the import lookup to show)."""
+    key = os.environ.get("TWIN_KERNELS")
+    try:
+        return _BACKENDS[key]
+    except KeyError:
+        module = _BACKENDS[key] = compiled("_shortest_paths_cy")
+        return module
 
 
 def dijkstra(
@@ -292,6 +324,7 @@ def astar(
     x: np.ndarray,
     y: np.ndarray,
     max_speed: float,
+    landmarks: Landmarks | bool | None = None,
 ) -> tuple[float, Path]:
     """Least cost and route from ``source`` to ``target`` (A* with a straight-line bound).
 
@@ -307,7 +340,16 @@ def astar(
         Top speed, metres per second (metres per weight unit): no edge may be faster, i.e.
         ``weights[e] >= straight-line length(e) / max_speed``, or the heuristic overestimates
         and the route may not be the cheapest. For travel times from the network's speeds
-        pass ``speed.max()``; for lengths as weights pass ``1.0``.
+        pass ``speed.max()``; for lengths as weights pass ``1.0``. ``inf`` turns the
+        straight-line bound off (useful with ``landmarks``).
+    landmarks
+        ALT tables from :func:`kernels.prepare_landmarks` for this graph, computed with
+        weights no higher than ``weights`` anywhere (e.g. free-flow times while
+        ``weights`` are congested times). They tighten the bound several-fold; the cost is
+        the same, the route may differ only among equal-cost ties. ``None`` (default):
+        use live tables prepared on these same ``indptr`` / ``indices`` arrays when some
+        fit ``weights`` (:func:`kernels.landmarks.find_landmarks`), else the straight-line
+        bound alone; ``False``: the straight-line bound alone.
 
     Returns
     -------
@@ -316,15 +358,59 @@ def astar(
     path : Path
         ``path.nodes`` and ``path.edges`` (edge numbers in ``indices``), empty when
         unreachable.
+
+    Raises
+    ------
+    KernelInputError
+        Malformed arrays, negative or NaN weights, a node out of range, a bad
+        ``max_speed``, or landmarks of another graph or for higher weights.
+
+    Notes
+    -----
+    The whole-graph checks run once per array identity (see
+    :func:`kernels.validation.remember`): calling again with the same arrays costs
+    ``O(1)`` in checks, plus what the search explores. Arrays edited in place after a call
+    are re-checked when the cheap fingerprint notices; every edge the compiled search
+    relaxes is checked in any case.
     """
-    indptr, indices = validation.check_csr(indptr, indices)
-    weights = validation.check_weights(weights, len(indices))
+    cy = _backend()
+    arrays = (indptr, indices, weights, x, y)
+    if (
+        cy is not None
+        and all(validation.exact_array(a, np.float64) for a in arrays[2:])
+        and all(validation.exact_array(a, np.int64) for a in arrays[:2])
+    ):
+        # nothing to convert: check the whole graph once per array identity
+        validation.remember("astar", arrays, lambda: bool(_check_astar_arrays(*arrays)))
+    else:  # the reference has no per-edge checks: check everything, every call
+        indptr, indices, weights, x, y = _check_astar_arrays(*arrays)
     n = len(indptr) - 1
     source = validation.check_node(source, n, name="source")
     target = validation.check_node(target, n, name="target")
-    x, y = validation.check_coordinates(x, y, n)
     speed = check_max_speed(max_speed)
-    return astar_checked(indptr, indices, weights, source, target, x, y, speed)
+    if landmarks is None:  # tables the caller prepared for this graph, if any fit
+        found = find_landmarks(indptr, indices, weights)
+        if found is not None:
+            try:
+                return _astar_run(
+                    cy, indptr, indices, weights, source, target, x, y, speed, None, found
+                )
+            except LandmarkWeightError:  # weights lowered in place since the verdict
+                pass
+        landmarks = False
+    if landmarks is False:
+        return _astar_run(cy, indptr, indices, weights, source, target, x, y, speed, None, None)
+    landmarks = check_landmarks(landmarks, indptr, indices, weights)
+    return _astar_run(cy, indptr, indices, weights, source, target, x, y, speed, None, landmarks)
+
+
+def _check_astar_arrays(
+    indptr: object, indices: object, weights: object, x: object, y: object
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    indptr, indices = validation.check_csr(indptr, indices)
+    weights = validation.check_weights(weights, len(indices))
+    x, y = validation.check_coordinates(x, y, len(indptr) - 1)
+    return indptr, indices, weights, x, y
 
 
 def check_max_speed(max_speed: object) -> float:
@@ -386,6 +472,20 @@ def consistent_speed(
     return float((length[moving] / weights[moving]).max())
 
 
+class LandmarkWeightError(KernelInputError):
+    """An edge's weight fell below the weight the landmark tables were prepared with."""
+
+
+_ASTAR_STATUS = {
+    1: "indptr[{where}] .. indptr[{after}] do not bound node {where}'s out-edges within "
+    "0..len(indices) (changed in place after it was checked?); pass a valid CSR graph",
+    2: "indices[{where}] is not a node of this graph (changed in place after it was "
+    "checked?); every head must be in 0..n-1",
+    3: "weights[{where}] is negative or NaN (changed in place after it was checked?); "
+    "edge weights must be >= 0 (inf for a closed edge)",
+}
+
+
 def astar_checked(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -396,17 +496,54 @@ def astar_checked(
     y: np.ndarray,
     max_speed: float,
     ws: workspace.Workspace | None = None,
+    *,
+    landmarks: Landmarks | None = None,
 ) -> tuple[float, Path]:
-    """:func:`astar` on validated input, optionally in a caller-owned workspace."""
-    cy = _backend()
+    """:func:`astar` on validated input, optionally in a caller-owned workspace.
+
+    ``landmarks`` must already be checked for this graph and these weights; the compiled
+    search still verifies ``weights[e] >= landmarks.weights[e]`` on every edge it relaxes
+    and raises :class:`LandmarkWeightError` otherwise.
+    """
+    return _astar_run(
+        _backend(), indptr, indices, weights, source, target, x, y, max_speed, ws, landmarks
+    )
+
+
+def _astar_run(cy, indptr, indices, weights, source, target, x, y, max_speed, ws, landmarks):
     if cy is None:
-        return astar_reference(indptr, indices, weights, source, target, x, y, max_speed)
+        return astar_reference(indptr, indices, weights, source, target, x, y, max_speed, landmarks)
     n = len(indptr) - 1
+    lm_table = lm_weights = None
+    if landmarks is not None:
+        lm_table = landmarks.table
+        if landmarks.weights is not weights:
+            lm_weights = landmarks.weights
     own = ws is None
     if own:
         ws = workspace.borrow(n, 1)
     try:
-        cost, k = cy.astar(indptr, indices, weights, source, target, x, y, max_speed, ws)
+        cost, k, status, where = cy.astar(
+            indptr,
+            indices,
+            weights,
+            source,
+            target,
+            x,
+            y,
+            max_speed,
+            ws,
+            lm_table,
+            lm_weights,
+        )
+        if status == 4:
+            raise LandmarkWeightError(
+                f"weights[{where}] = {weights[where]!r} is below the "
+                f"{landmarks.weights[where]!r} the landmarks were prepared with; prepare "  # type: ignore[union-attr]
+                "them with the lowest weights you route on (e.g. free-flow times)"
+            )
+        if status:
+            raise KernelInputError(_ASTAR_STATUS[status].format(where=where, after=where + 1))
         if k < 0:
             return _INF, Path(_NO_EDGES.copy(), _NO_EDGES.copy())
         # the compiled search leaves the path's edges, target first, in ws.order[0, :k]

@@ -9,9 +9,24 @@ topology once with a :class:`kernels.Router` and pay only for the weights per ca
 Conversions never copy an array that is already right: ``indptr`` and ``indices`` come back
 as C-contiguous ``int64`` (``int32`` and other integer arrays are converted), weights and
 coordinates as C-contiguous ``float64``.
+
+Hot one-to-one searches (A*) explore a small part of the graph, so a whole-array pass per
+call would be a large share of their time. :func:`remember` caches a check's verdict per
+array *identity*: the arrays themselves (held by weak reference, so a freed array's id is
+never mistaken for a new one), their shape and dtype, and a fingerprint of 64 evenly
+spaced entries. A changed array with the same identity is re-checked when any of
+that differs; an in-place edit that touches no sampled entry is not noticed here, which is
+why the compiled kernels that rely on cached verdicts also check every edge they relax
+(head in range, weight ``>= 0``) and fail with :class:`~kernels.errors.KernelInputError`
+rather than read out of bounds.
 """
 
 from __future__ import annotations
+
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,12 +34,100 @@ from kernels.errors import KernelInputError
 
 __all__ = [
     "check_coordinates",
+    "check_coordinates_cached",
     "check_csr",
+    "check_csr_cached",
     "check_limit",
     "check_node",
     "check_nodes",
     "check_weights",
+    "check_weights_cached",
+    "exact_array",
+    "fingerprint",
+    "forget_all",
+    "remember",
 ]
+
+T = TypeVar("T")
+
+#: Verdicts kept by :func:`remember` (least recently used dropped first).
+MAX_VERDICTS = 64
+#: Entries sampled by :func:`fingerprint`.
+FINGERPRINT_SAMPLES = 64
+
+_VERDICTS: OrderedDict[tuple, tuple[tuple[weakref.ref, ...], list, object]] = OrderedDict()
+
+
+def exact_array(array: object, dtype: type) -> bool:
+    """Whether ``array`` is a 1-D C-contiguous ``numpy.ndarray`` of ``dtype`` (no conversion)."""
+    return (
+        type(array) is np.ndarray
+        and array.dtype == dtype
+        and array.ndim == 1
+        and array.flags.c_contiguous
+    )
+
+
+def fingerprint(array: np.ndarray) -> tuple:
+    """A cheap (``O(1)``, under a microsecond) fingerprint of a 1-D array.
+
+    Length, dtype and about 64 evenly spaced entries (the first included).
+    """
+    size = array.shape[0]
+    return (size, array.dtype.char, array[:: size // FINGERPRINT_SAMPLES or 1].tobytes())
+
+
+def remember(kind: str, arrays: tuple[np.ndarray, ...], compute: Callable[[], T]) -> T:
+    """``compute()``'s result for these arrays, computed once per identity and fingerprint.
+
+    Parameters
+    ----------
+    kind
+        Names the check (verdicts of different checks on the same arrays are kept apart).
+    arrays
+        The ``numpy.ndarray`` inputs the check reads (weakly referenced, never copied).
+    compute
+        The full check; it may raise (nothing is cached then) or return a value to cache.
+        The value must not refer to the arrays (that would keep them alive): return a
+        flag, not the checked arrays.
+
+    Returns
+    -------
+    object
+        The cached or freshly computed value.
+
+    Notes
+    -----
+    Safe to call from several threads without a lock (each dictionary operation is atomic
+    under the GIL): a race costs at most a repeated check.
+    """
+    key = (kind, *[id(a) for a in arrays])
+    stamp = [fingerprint(a) for a in arrays]
+    entry = _VERDICTS.get(key)
+    if entry is not None and entry[1] == stamp:
+        for ref, a in zip(entry[0], arrays):  # noqa: B905 - same key, same length
+            if ref() is not a:
+                break
+        else:
+            # (not contextlib.suppress: this is the hot path and that costs a microsecond)
+            try:  # noqa: SIM105
+                _VERDICTS.move_to_end(key)
+            except KeyError:  # evicted by another thread meanwhile
+                pass
+            return entry[2]  # type: ignore[return-value]
+    value = compute()
+    _VERDICTS[key] = (tuple(weakref.ref(a) for a in arrays), stamp, value)
+    while len(_VERDICTS) > MAX_VERDICTS:
+        try:
+            _VERDICTS.popitem(last=False)
+        except KeyError:  # emptied by another thread meanwhile
+            break
+    return value
+
+
+def forget_all() -> None:
+    """Drop every cached verdict (the next call of each check runs it in full)."""
+    _VERDICTS.clear()
 
 
 def _one_d(array: object, name: str) -> np.ndarray:
@@ -202,3 +305,35 @@ def check_coordinates(x: object, y: object, n: int) -> tuple[np.ndarray, np.ndar
             raise KernelInputError(f"{name} has non-finite coordinates; every node needs one")
         out.append(arr)
     return out[0], out[1]
+
+
+def check_csr_cached(indptr: object, indices: object) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`check_csr`, run in full once per array identity (see :func:`remember`).
+
+    Arrays that need a conversion (``int32``, lists, non-contiguous) are checked in full on
+    every call, since the converted copy is new each time.
+    """
+    if exact_array(indptr, np.int64) and exact_array(indices, np.int64):
+        remember("csr", (indptr, indices), lambda: bool(check_csr(indptr, indices)))
+        return indptr, indices  # type: ignore[return-value]
+    return check_csr(indptr, indices)
+
+
+def check_weights_cached(weights: object, m: int, *, name: str = "weights") -> np.ndarray:
+    """:func:`check_weights`, run in full once per array identity (see :func:`remember`)."""
+    if exact_array(weights, np.float64):
+        if len(weights) != m:  # type: ignore[arg-type]
+            return check_weights(weights, m, name=name)  # raises with the usual message
+        remember("weights", (weights,), lambda: check_weights(weights, m, name=name) is weights)
+        return weights  # type: ignore[return-value]
+    return check_weights(weights, m, name=name)
+
+
+def check_coordinates_cached(x: object, y: object, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`check_coordinates`, run in full once per array identity (see :func:`remember`)."""
+    if exact_array(x, np.float64) and exact_array(y, np.float64):
+        if len(x) != n or len(y) != n:  # type: ignore[arg-type]
+            return check_coordinates(x, y, n)
+        remember("coordinates", (x, y), lambda: bool(check_coordinates(x, y, n)))
+        return x, y  # type: ignore[return-value]
+    return check_coordinates(x, y, n)

@@ -56,6 +56,8 @@ class RouteTables:
         self.head = network.indices
         self.epoch_of_row = np.full(capacity, -1, dtype=np.int64)
         self.epoch = 0
+        #: Rows computed at an epoch before this one must not be followed.
+        self.valid_epoch = 0
         self.weights: np.ndarray | None = None
         self.rows_routed = 0
 
@@ -89,10 +91,16 @@ class RouteTables:
         self.n_rows += 1
         return row, grew
 
-    def new_epoch(self, weights: np.ndarray) -> None:
-        """Start a refresh epoch with these link times (seconds; ``inf`` = closed)."""
+    def new_epoch(self, weights: np.ndarray, *, invalidate: bool = False) -> None:
+        """Start a refresh epoch with these link times (seconds; ``inf`` = closed).
+
+        ``invalidate`` marks every row computed before as unusable (after a closure):
+        such rows must be recomputed before anyone follows them.
+        """
         self.weights = np.ascontiguousarray(weights, dtype=np.float64)
         self.epoch += 1
+        if invalidate:
+            self.valid_epoch = self.epoch
 
     def refresh(self, rows: np.ndarray) -> int:
         """Recompute ``rows`` that are stale in this epoch; returns how many were routed."""

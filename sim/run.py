@@ -213,7 +213,7 @@ def run_day(
         trips = synthesise_trips(
             city,
             seed=_child_seed(streams["demand"]),
-            params=dict(demand_params) if demand_params else None,
+            params=_params(demand_params),
             vehicles=vehicles,
             scale=scale,
             start=start,
@@ -236,7 +236,7 @@ def run_day(
         trips,
         vehicles=vehicles,
         rng=streams["traffic"],
-        params=dict(traffic_params) if traffic_params else None,
+        params=_params(traffic_params),
     )
     for edges, at in closures:
         traffic.close_edges(edges, at=at)
@@ -249,7 +249,7 @@ def run_day(
             city,
             traffic,
             rng=streams["tourists"],
-            params=dict(tourist_params) if tourist_params else None,
+            params=_params(tourist_params),
         )
     if emergency:
         from sim.emergency import Emergency
@@ -259,7 +259,7 @@ def run_day(
             city,
             traffic,
             rng=streams["emergency"],
-            params=dict(emergency_params) if emergency_params else None,
+            params=_params(emergency_params),
             tourists=tourist_model,
             extra_stations=tuple(extra_stations),
         )
@@ -301,10 +301,10 @@ def run_day(
         tourists=tourists,
         emergency=emergency,
         params={
-            "traffic": dict(traffic_params or {}),
-            "demand": dict(demand_params or {}),
-            "tourists": dict(tourist_params or {}),
-            "emergency": dict(emergency_params or {}),
+            "traffic": _param_record(traffic_params),
+            "demand": _param_record(demand_params),
+            "tourists": _param_record(tourist_params),
+            "emergency": _param_record(emergency_params),
         },
         closures=closures,
         trips_source=trips_source,
@@ -330,6 +330,25 @@ def _report_progress(env: simpy.Environment, progress: Callable[[float], None], 
     while env.now < end:
         progress(float(env.now))
         yield env.timeout(min(PROGRESS_INTERVAL, end - env.now))
+
+
+def _params(value: Any) -> Any:
+    """Overrides as a part expects them: a plain dict for a mapping, else as given
+    (a parameters dataclass, a path) or ``None``."""
+    if value is None:
+        return None
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _param_record(value: Any) -> Any:
+    """Overrides as the manifest records them (JSON-friendly)."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return _plain(dict(value))
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    return str(value)
 
 
 def _child_seed(rng: np.random.Generator) -> int:

@@ -11,6 +11,12 @@ taxis, ambulances) inject vehicles with :meth:`Traffic.drive` and read
 Clock: the kernel runs behind ``env.now`` by less than one step. At each step the process
 advances the kernel to ``env.now``; a vehicle injected at ``env.now`` departs at exactly
 that time in the next advance.
+
+Routing cost: a refresh recomputes only destination rows in use whose trees a changed link
+can affect (:meth:`sim.routing.RouteTables.affected`), at most ``reroute_max_rows`` of
+them (busiest and stalest first); quiet periods skip refreshes. Every vehicle is routed
+on car link times (free flow plus queue delay) whatever its class; emergency vehicles use
+the same tables. ``timers`` holds the wall seconds spent routing, moving and recording.
 """
 
 from __future__ import annotations
@@ -273,23 +279,31 @@ class Traffic:
         else:
             changed = self._changed(weights, self._base_weights)
         renew = force or len(changed) > 0
-        if renew:
-            r.new_epoch(weights)
-            self.refreshes += 1
-            if self._base_weights is None:
-                self._base_weights = weights.copy()
-            self._base_weights[changed] = weights[changed]
-            active = np.flatnonzero(s.row_active[: r.n_rows] > 0)
-            if not force:
-                active = r.affected(active, changed, weights)
-        else:
-            self.refreshes_skipped += 1
-            active = np.zeros(0, dtype=np.int64)
         horizon = t + p.reroute_s + p.step_s
         released = int(s.counts[kt.C_RELEASED])
         pending = s.order[released : s.counts[kt.C_ORDER]]
         upto = int(np.searchsorted(s.v_depart[pending], horizon, side="left"))
-        r.refresh(np.union1d(active, s.v_row[pending[:upto]]))
+        in_use = np.union1d(np.flatnonzero(s.row_active[: r.n_rows] > 0), s.v_row[pending[:upto]])
+        if renew:
+            r.new_epoch(weights, invalidate=force)
+            self.refreshes += 1
+            if self._base_weights is None:
+                self._base_weights = weights.copy()
+            self._base_weights[changed] = weights[changed]
+        else:
+            self.refreshes_skipped += 1
+        # rows never computed (or computed before a closure) are due whatever the budget
+        due = in_use[r.epoch_of_row[in_use] < r.valid_epoch]
+        optional = np.zeros(0, dtype=np.int64)
+        if renew and not force:
+            valid = in_use[r.epoch_of_row[in_use] >= r.valid_epoch]
+            optional = r.affected(valid, changed, weights)
+            budget = p.reroute_max_rows
+            if budget is not None and len(optional) > budget:
+                # the busiest and stalest rows first
+                score = (s.row_active[optional] + 1) * (r.epoch - r.epoch_of_row[optional])
+                optional = optional[np.argsort(-score, kind="stable")[:budget]]
+        r.refresh(np.union1d(due, optional))
         if renew or p.block_relief_s is not None:
             # blocked vehicles look again at the new routes (and at gridlock relief)
             kt.wake_all(s, self.now)

@@ -26,6 +26,12 @@ class TrafficParams:
     reroute_s
         Seconds between refreshes of the next-hop routing tables from current travel
         times (closures refresh at once).
+    reroute_max_rows
+        At most this many destination rows are recomputed per scheduled refresh (the
+        busiest and stalest first; ``None``: all that a change affects). Bounds the
+        routing cost of a day at ``86400 / reroute_s × reroute_max_rows`` trees; rows
+        left over keep their last tree (a valid, slightly dated route) until a later
+        refresh. Rows never computed, and every row after a closure, are always done.
     reroute_abs_change_s, reroute_rel_change
         A scheduled refresh is skipped when no link's travel time moved, since the last
         refresh, by more than both this many seconds and this fraction of its time then
@@ -61,6 +67,7 @@ class TrafficParams:
 
     step_s: float = 2.0
     reroute_s: float = 300.0
+    reroute_max_rows: int | None = 128
     reroute_abs_change_s: float = 5.0
     reroute_rel_change: float = 0.2
     stats_interval_s: float = 900.0
@@ -92,6 +99,11 @@ class TrafficParams:
         if relief is not None and not (isinstance(relief, int | float) and relief > 0):
             raise ConfigError(
                 f"traffic parameter block_relief_s = {relief!r}; expected seconds > 0 or None"
+            )
+        rows = self.reroute_max_rows
+        if rows is not None and not (isinstance(rows, int) and rows >= 1):
+            raise ConfigError(
+                f"traffic parameter reroute_max_rows = {rows!r}; expected an integer >= 1 or None"
             )
         if not (isinstance(self.route_chunk, int) and self.route_chunk >= 1):
             raise ConfigError(

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kernels
-from tests.kernels.graphs import graphs, use_backend
+from tests.kernels.graphs import brute_force_costs, graphs, use_backend
 
 
 @settings(max_examples=60, deadline=None)
@@ -40,6 +40,18 @@ def test_router_matches_free_functions(g, data):
                 np.testing.assert_array_equal(
                     router.next_hops(w, nodes)[0],
                     kernels.next_hops(g.indptr, g.indices, w, nodes)[0],
+                )
+            # with landmarks (kept by the router, or passed to the free function)
+            lm = router.prepare_landmarks(w, k=2)
+            expected = brute_force_costs(g, s)[t]
+            for _ in range(2):
+                assert router.astar(w, s, t, max_speed=1.0)[0] == expected
+                assert router.astar(w, s, t, max_speed=np.inf, landmarks=lm)[0] == expected
+                assert (
+                    kernels.astar(
+                        g.indptr, g.indices, w, s, t, x=x, y=x, max_speed=1.0, landmarks=lm
+                    )[0]
+                    == expected
                 )
 
 

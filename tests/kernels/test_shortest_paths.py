@@ -178,3 +178,31 @@ def test_consistent_speed_by_hand():
         free.indptr, free.indices, free.weights, 0, 1, x=x, y=y, max_speed=np.inf
     )
     assert cost == 0.0 and path.nodes.tolist() == [0, 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(g=graphs(), data=st.data())
+def test_astar_without_straight_line_bound_is_exact(g, data):
+    """``max_speed=inf`` turns the bound off: A* is Dijkstra stopped at the target."""
+    x = np.zeros(g.n)
+    source, target = data.draw(st.integers(0, g.n - 1)), data.draw(st.integers(0, g.n - 1))
+    expected = brute_force_costs(g, source)[target]
+    for cost, path in on_both(
+        kernels.astar, g.indptr, g.indices, g.weights, source, target, x=x, y=x, max_speed=np.inf
+    ).values():
+        assert cost == expected
+        _check_path(g, source, target, cost, path)
+
+
+def test_astar_repeated_calls_follow_new_weights(backend):
+    """Cached checks are per array: a new weights array (or one edited in place) is used."""
+    g = _diamond()
+    x = np.array([0.0, 0.5, 0.5, 1.0, 5.0])
+    y = np.zeros(5)
+    w = g.weights.copy()
+    assert kernels.astar(g.indptr, g.indices, w, 0, 3, x=x, y=y, max_speed=1.0)[0] == 2.0
+    w[3] = 10.0  # 1 -> 3 slower: the route through 2 (cost 5) wins
+    cost, path = kernels.astar(g.indptr, g.indices, w, 0, 3, x=x, y=y, max_speed=1.0)
+    assert cost == 5.0 and path.nodes.tolist() == [0, 2, 3]
+    closed = np.full_like(w, np.inf)
+    assert np.isinf(kernels.astar(g.indptr, g.indices, closed, 0, 3, x=x, y=y, max_speed=1.0)[0])

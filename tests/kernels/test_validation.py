@@ -8,6 +8,7 @@ import pytest
 import kernels
 from kernels import validation
 from kernels.errors import KernelInputError, TwinError
+from tests.kernels.graphs import use_backend
 
 INDPTR = np.array([0, 2, 3, 3], dtype=np.int64)
 INDICES = np.array([1, 2, 2], dtype=np.int64)
@@ -123,3 +124,103 @@ def test_read_only_strided_and_big_endian_inputs_work(backend):
     np.testing.assert_array_equal(
         kernels.next_hops(indptr, indices, weights, [2])[0], [[2.0, 1.0, 0.0]]
     )
+
+
+# -- cached verdicts (A*'s hot path) ----------------------------------------------------------
+def _chain(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """0 -> 1 -> … -> n-1 plus every reverse edge: 2(n-1) edges, each 1.0; coordinates 0."""
+    tails = np.concatenate([np.arange(n - 1), np.arange(1, n)])
+    heads = np.concatenate([np.arange(1, n), np.arange(n - 1)])
+    order = np.argsort(tails, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tails, minlength=n), out=indptr[1:])
+    return indptr, heads[order].astype(np.int64), np.ones(2 * (n - 1)), np.zeros(n)
+
+
+def test_remember_computes_once_per_identity_and_fingerprint():
+    calls = []
+    a = np.arange(1000, dtype=np.int64)
+    b = np.arange(1000, dtype=np.int64)
+
+    def check():
+        calls.append(1)
+        return len(calls)
+
+    assert validation.remember("test", (a,), check) == 1
+    assert validation.remember("test", (a,), check) == 1  # cached
+    assert validation.remember("other", (a,), check) == 2  # another check
+    assert validation.remember("test", (b,), check) == 3  # equal content, other array
+    a[0] = 7  # a sampled entry changed: checked again
+    assert validation.remember("test", (a,), check) == 4
+    a[1] = 7  # not sampled (every 15th of 1000): the verdict stands
+    assert validation.remember("test", (a,), check) == 4
+    assert validation.remember("test", (a[:999],), check) == 5  # a view is another array
+
+
+def test_remember_does_not_cache_failures():
+    a = np.arange(10, dtype=np.int64)
+
+    def fail():
+        raise KernelInputError("bad")
+
+    for _ in range(2):
+        with pytest.raises(KernelInputError):
+            validation.remember("fail", (a,), fail)
+
+
+def test_freed_arrays_are_not_mistaken_for_new_ones():
+    calls = []
+    for _ in range(20):  # ids of freed arrays are reused; the weak reference tells them apart
+        a = np.arange(100, dtype=np.int64)
+        validation.remember("freed", (a,), lambda: calls.append(1))
+        del a
+    assert len(calls) == 20
+
+
+def test_astar_rechecks_an_array_changed_in_place_at_a_sampled_entry(backend):
+    indptr, indices, weights, x = _chain(50)
+    assert kernels.astar(indptr, indices, weights, 0, 49, x=x, y=x, max_speed=1.0)[0] == 49.0
+    weights[0] = -1.0  # sampled: the full check runs again
+    with pytest.raises(KernelInputError, match=r"weights\[0\] = .*-1\.0"):
+        kernels.astar(indptr, indices, weights, 0, 49, x=x, y=x, max_speed=1.0)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda ip, ix, w: ix.__setitem__(1, 10**9), r"indices\[1\] is not a node"),
+        (lambda ip, ix, w: ix.__setitem__(1, -5), r"indices\[1\] is not a node"),
+        (lambda ip, ix, w: w.__setitem__(1, -1.0), r"weights\[1\] is negative or NaN"),
+        (lambda ip, ix, w: w.__setitem__(1, np.nan), r"weights\[1\] is negative or NaN"),
+        (lambda ip, ix, w: ip.__setitem__(2, 10**9), r"indptr\[1\] \.\. indptr\[2\]"),
+    ],
+)
+def test_compiled_astar_checks_every_edge_it_relaxes(edit, message):
+    """An in-place edit the fingerprint misses never reads out of bounds: the compiled
+    search checks each expanded node's range and each relaxed edge's head and weight."""
+    indptr, indices, weights, x = _chain(200)  # 398 edges: entries 1, 2 are not sampled
+    with use_backend("cython"):
+        assert kernels.astar(indptr, indices, weights, 0, 199, x=x, y=x, max_speed=1.0)[0] == 199
+        edit(indptr, indices, weights)
+        with pytest.raises(KernelInputError, match=message):
+            kernels.astar(indptr, indices, weights, 0, 199, x=x, y=x, max_speed=1.0)
+
+
+def test_router_astar_refuses_bad_weights_on_every_backend(backend):
+    indptr, indices, weights, x = _chain(5)
+    router = kernels.Router(indptr, indices, x=x, y=x)
+    for bad in (-weights, np.full_like(weights, np.nan), weights[:-1]):
+        with pytest.raises(KernelInputError):
+            router.astar(bad, 0, 4, max_speed=1.0)
+
+
+def test_cached_verdicts_do_not_keep_arrays_alive():
+    import gc
+    import weakref
+
+    indptr, indices, weights, x = _chain(100)
+    kernels.astar(indptr, indices, weights, 0, 99, x=x, y=x, max_speed=1.0)
+    refs = [weakref.ref(a) for a in (indptr, indices, weights, x)]
+    del indptr, indices, weights, x
+    gc.collect()
+    assert all(r() is None for r in refs)

@@ -273,3 +273,12 @@ def test_extra_stations_reach_the_emergency_model(grid, traffic_engine):
     assert result.kpis["units_total"]["ambulance"] >= 1
     assert result.manifest["extra_stations"][0]["name"] == "New station"
     assert result.manifest["parts"]["emergency"] is True
+
+
+def test_parameter_objects_are_passed_through_and_recorded(grid, traffic_engine):
+    from sim.traffic_params import TrafficParams
+
+    params = TrafficParams(reroute_s=120.0)
+    result = _run(grid, grid_trips(grid), seed=1, traffic_params=params)
+    assert result.manifest["parameters"]["traffic"]["reroute_s"] == 120.0
+    assert result.kpis["trips_total"] == 40

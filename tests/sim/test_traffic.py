@@ -105,18 +105,24 @@ def test_unfinished_trips_and_window():
 # -- closures and unreachable trips --------------------------------------------------
 
 
-def test_closure_reroutes_everyone_at_once():
+@pytest.mark.parametrize("budget", [None, 1])
+def test_closure_reroutes_everyone_at_once(budget):
     net = grid_network(3, 3)  # 0-1-2 / 3-4-5 / 6-7-8, 20 s a block
     tail = net.tail
     direct = int(np.flatnonzero((tail == 0) & (net.indices == 1))[0])
     depart = np.arange(0.0, 1200.0, 10.0)
+    trips = pd.concat([trips_frame(0, 2, depart), trips_frame(3, 8, depart)], ignore_index=True)
+    trips["trip_id"] = np.arange(len(trips))
     env = simpy.Environment()
-    traffic = Traffic(env, net, trips_frame(0, 2, depart), rng=np.random.default_rng(0))
+    traffic = Traffic(
+        env, net, trips, rng=np.random.default_rng(0), params={"reroute_max_rows": budget}
+    )
     traffic.close_edges([direct], at=600.0)
     traffic.start(2400)
     env.run(until=2400)
     table = traffic.trips_table()
     assert (table["status"] == "arrived").all()
+    table = table[table["origin"] == 0]
     before = table[table["depart"] < 600.0]
     after = table[table["depart"] >= 600.0]
     assert (before["distance"] == 400.0).all()
@@ -362,3 +368,14 @@ def test_only_rows_a_change_can_affect_are_rerouted():
     faster[back] = 0.0
     assert tables.table[0, 3] != back  # not in the tree: found as a shortcut
     assert tables.affected(rows, np.array([back]), faster).tolist() == [0]
+
+
+def test_routing_budget_bounds_the_rows_recomputed():
+    net = grid_network(6, 6, capacity_per_lane=300.0, jam_density=100.0)
+    trips = random_trips(net, 2500, seed=4, horizon=1800.0)
+    free = run(net, trips, until=5400.0, reroute_s=60.0, reroute_max_rows=None)
+    tight = run(net, trips, until=5400.0, reroute_s=60.0, reroute_max_rows=2)
+    n_rows = free.routes.n_rows
+    assert free.routes.rows_routed > n_rows + 2 * free.refreshes  # congestion reroutes
+    assert tight.routes.rows_routed <= n_rows + 2 * (tight.refreshes - 1)
+    assert tight.kpis()["trips_completed"] == free.kpis()["trips_completed"] == 2500

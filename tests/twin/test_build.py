@@ -121,7 +121,7 @@ def test_tags_win_over_defaults(town):
     plain = _edge(drive, 10, 13)  # residential, untagged
     assert drive.speed[plain] == pytest.approx(25 / 3.6)
     assert (drive.lanes[plain], drive.capacity[plain]) == (1.0, 700.0)
-    assert drive.jam_density[plain] == 150.0
+    assert drive.jam_density[plain] == 375.0
     assert drive.class_name(plain) == "residential"
     bridge = _edge(drive, 14, 17)
     assert drive.bridge[bridge] and drive.name[bridge] == "Cầu Nhỏ"
