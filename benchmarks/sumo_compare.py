@@ -24,11 +24,11 @@ How the network and trips are mapped (chosen so that both models see the same ro
 - **Capacity** Meso's free-flow headway of a vehicle on an edge is
   ``(tauff × vType.tau + lengthWithGap / speed) / lanes`` (checked on a single bottleneck
   with SUMO 1.28). Every vehicle class gets ``tau = PCU`` and ``lengthWithGap = PCU × s``
-  with ``s = 1000 / jam density`` metres (6.67 m at 150 PCU/km/lane), and every edge gets
-  a meso edge type whose ``tauff = lanes × 3600 / capacity − s / speed`` (seconds,
-  ``taufj = taujf = tauff``), so an edge discharges exactly our ``capacity`` in PCU/h and
-  holds our storage (length × lanes × jam density PCU). Edges with the same rounded
-  ``tauff`` share a type.
+  with ``s = 1000 / jam density`` metres (the network's median; 2.67 m at Huế's 375
+  PCU/km/lane), and every edge gets a meso edge type whose
+  ``tauff = lanes × 3600 / capacity − s / speed`` (seconds, ``taufj = taujf = tauff``),
+  so an edge discharges exactly our ``capacity`` in PCU/h and holds our storage (length ×
+  lanes × jam density PCU). Edges with the same rounded ``tauff`` share a type.
 - **Vehicle classes** map to SUMO vClasses: motorbike → ``motorcycle``, car →
   ``passenger``, bus → ``bus``, truck → ``truck``, emergency → ``emergency``; each vType
   has our ``speed_factor`` as a fixed ``speedFactor`` (``speedDev = 0``).

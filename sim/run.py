@@ -207,6 +207,7 @@ def run_day(
     timers: dict[str, float] = {}
 
     t0 = time.perf_counter()
+    demand_scale = scale if trips is None else 1.0  # the crash model's vehicle-km factor
     if trips is None:
         from twin.demand import synthesise_trips
 
@@ -259,7 +260,7 @@ def run_day(
             city,
             traffic,
             rng=streams["emergency"],
-            params=_params(emergency_params),
+            params=_emergency_params(emergency_params, demand_scale),
             tourists=tourist_model,
             extra_stations=tuple(extra_stations),
         )
@@ -338,6 +339,19 @@ def _params(value: Any) -> Any:
     if value is None:
         return None
     return dict(value) if isinstance(value, Mapping) else value
+
+
+def _emergency_params(value: Any, traffic_scale: float) -> Any:
+    """Emergency overrides that tell the crash model the demand's scale: crashes follow the
+    simulated vehicle-km, which a scaled-down demand undercounts by that factor. A value the
+    caller set, a parameters dataclass or a path is left as given."""
+    if value is not None and not isinstance(value, Mapping):
+        return value
+    overrides = dict(value or {})
+    demand = dict(overrides.get("demand", {}))
+    demand.setdefault("traffic_scale", traffic_scale)
+    overrides["demand"] = demand
+    return overrides
 
 
 def _param_record(value: Any) -> Any:

@@ -282,3 +282,29 @@ def test_parameter_objects_are_passed_through_and_recorded(grid, traffic_engine)
     result = _run(grid, grid_trips(grid), seed=1, traffic_params=params)
     assert result.manifest["parameters"]["traffic"]["reroute_s"] == 120.0
     assert result.kpis["trips_total"] == 40
+
+
+def test_scaled_demand_tells_the_crash_model_its_scale(grid, monkeypatch):
+    import sim.emergency
+    from sim.run import run_day
+
+    seen = []
+    original = sim.emergency.Emergency.__init__
+
+    def spy(self, *args, params=None, **kwargs):
+        seen.append(params)
+        original(self, *args, params=params, **kwargs)
+
+    monkeypatch.setattr(sim.emergency.Emergency, "__init__", spy)
+    run_day(grid, seed=3, scale=0.25, start=6 * 3600, end=7 * 3600, tourists=False)
+    run_day(
+        grid,
+        seed=3,
+        scale=0.25,
+        start=6 * 3600,
+        end=7 * 3600,
+        tourists=False,
+        emergency_params={"demand": {"traffic_scale": 0.5}},
+    )
+    assert seen[0]["demand"]["traffic_scale"] == 0.25
+    assert seen[1]["demand"]["traffic_scale"] == 0.5  # the caller's value wins
