@@ -24,13 +24,14 @@ many-to-many kernels (``cost_matrix``, ``next_hops``) release the GIL and use
 
 from __future__ import annotations
 
+from kernels.astar_search import Path, astar, consistent_speed
 from kernels.cost_matrices import cost_matrix
 from kernels.errors import KernelInputError, TwinError
 from kernels.isochrones import Isochrone, isochrone
 from kernels.landmarks import Landmarks, prepare_landmarks
 from kernels.next_hop_trees import ReverseCSR, next_hops, reverse_csr
 from kernels.router import Router
-from kernels.shortest_paths import Path, astar, consistent_speed, dijkstra
+from kernels.shortest_paths import dijkstra
 from kernels.workspace import Workspace
 
 __all__ = [

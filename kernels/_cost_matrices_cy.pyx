@@ -9,7 +9,15 @@ Inputs arrive validated from the wrapper; nothing here checks ranges.
 from cython.parallel cimport parallel, prange, threadid
 from libc.stdint cimport int64_t
 
-from kernels._heap cimport Heap, dijkstra_run, heap_init, search_cleanup, twin_max_threads
+from kernels._heap cimport (
+    Heap,
+    HeapRows,
+    dijkstra_run,
+    heap_init_row,
+    heap_rows,
+    search_cleanup,
+    twin_max_threads,
+)
 
 
 def max_threads():
@@ -30,13 +38,12 @@ cdef void _one_row(
     double* row,
     double* dist,
     int64_t* order,
-    double* heap_key,
-    int64_t* heap_node,
-    int64_t* heap_pos,
+    const HeapRows* rows,
+    int tid,
 ) noexcept nogil:
     cdef int64_t j, count
     cdef Heap h
-    heap_init(&h, heap_key, heap_node, heap_pos)
+    heap_init_row(&h, rows, tid)
     count = dijkstra_run(
         indptr, indices, weights, NULL, &source, 1, cutoff, is_target, n_unique,
         dist, NULL, NULL, order, &h,
@@ -65,9 +72,7 @@ def cost_matrix(
     heap_pos all -1) are restored before returning.
     """
     cdef double[:, ::1] dist = ws.dist
-    cdef double[:, ::1] hk = ws.heap_key
-    cdef int64_t[:, ::1] hv = ws.heap_node
-    cdef int64_t[:, ::1] hp = ws.heap_pos
+    cdef HeapRows rows = heap_rows(ws)
     cdef int64_t[:, ::1] order = ws.order
     cdef int64_t k = sources.shape[0]
     cdef int64_t n_targets = targets.shape[0]
@@ -77,15 +82,14 @@ def cost_matrix(
     cdef const double* w = &weights[0] if weights.shape[0] else NULL
     if k == 0 or n_targets == 0:
         return
-    threads = max(1, min(threads, <int>hk.shape[0], <int>k))
+    threads = max(1, min(threads, rows.threads, <int>k))
     if threads == 1:
         # no parallel region: waking an OpenMP team costs more than a small job
         with nogil:
             for i in range(k):
                 _one_row(
                     &indptr[0], ix, w, sources[i], &targets[0], n_targets, &is_target[0],
-                    n_unique, cutoff, &out[i, 0], &dist[0, 0], &order[0, 0],
-                    &hk[0, 0], &hv[0, 0], &hp[0, 0],
+                    n_unique, cutoff, &out[i, 0], &dist[0, 0], &order[0, 0], &rows, 0,
                 )
         return
     with nogil, parallel(num_threads=threads):
@@ -93,6 +97,5 @@ def cost_matrix(
         for i in prange(k, schedule="dynamic", chunksize=1):
             _one_row(
                 &indptr[0], ix, w, sources[i], &targets[0], n_targets, &is_target[0],
-                n_unique, cutoff, &out[i, 0], &dist[tid, 0], &order[tid, 0],
-                &hk[tid, 0], &hv[tid, 0], &hp[tid, 0],
+                n_unique, cutoff, &out[i, 0], &dist[tid, 0], &order[tid, 0], &rows, tid,
             )

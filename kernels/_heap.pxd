@@ -4,6 +4,13 @@
 ``cimport`` it from a ``kernels/_*_cy.pyx``::
 
     from kernels._heap cimport Heap, heap_init, dijkstra_run, search_cleanup
+    from kernels._heap cimport HeapRows, heap_rows, heap_init_row, dijkstra_tree
+
+A :class:`kernels.workspace.Workspace` holds one heap per thread in the rows of its
+``heap_key`` / ``heap_node`` / ``heap_pos`` arrays: :func:`heap_rows` takes their pointers
+once (with the GIL) and :func:`heap_init_row` binds a :class:`Heap` to thread ``t``'s row
+(without it, so inside ``prange`` too). :func:`dijkstra_tree` is the common one-source
+search into output arrays.
 
 The heap is *indexed*: each node is in it at most once, ``pos[v]`` is its slot (``-1`` when
 absent) and a better key moves it up (decrease-key), so the heap never holds more than
@@ -16,6 +23,7 @@ Workspace invariant, kept by every kernel: between searches a thread's ``dist`` 
 (:func:`search_cleanup`), which makes a short search cost what it explores, not ``O(n)``.
 """
 
+cimport cython
 from libc.stdint cimport int64_t
 from libc.math cimport INFINITY
 
@@ -43,6 +51,36 @@ cdef inline void heap_init(Heap* h, double* key, int64_t* node, int64_t* pos) no
     h.node = node
     h.pos = pos
     h.size = 0
+
+
+cdef struct HeapRows:
+    double* key      # heap_key[0, 0] of a workspace; row t starts at key + t * n
+    int64_t* node    # heap_node[0, 0]
+    int64_t* pos     # heap_pos[0, 0]
+    int64_t n        # row length (the workspace's node count)
+    int threads      # rows
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+cdef inline HeapRows heap_rows(object ws) except *:
+    """The heap rows of workspace ``ws`` (checks their dtype and C order)."""
+    cdef double[:, ::1] key = ws.heap_key
+    cdef int64_t[:, ::1] node = ws.heap_node
+    cdef int64_t[:, ::1] pos = ws.heap_pos
+    cdef HeapRows rows
+    rows.key = &key[0, 0]
+    rows.node = &node[0, 0]
+    rows.pos = &pos[0, 0]
+    rows.n = key.shape[1]
+    rows.threads = <int>key.shape[0]
+    return rows
+
+
+cdef inline void heap_init_row(Heap* h, const HeapRows* rows, int64_t t) noexcept nogil:
+    """Bind ``h``, empty, to row ``t`` of ``rows``."""
+    cdef int64_t offset = t * rows.n
+    heap_init(h, rows.key + offset, rows.node + offset, rows.pos + offset)
 
 
 cdef inline void heap_sift_up(Heap* h, int64_t i, double k, int64_t v) noexcept nogil:
@@ -182,3 +220,39 @@ cdef inline void search_cleanup(
         if dist != NULL:
             dist[v] = INFINITY
     h.size = 0
+
+
+cdef inline void dijkstra_tree(
+    const int64_t* indptr,
+    const int64_t* heads,
+    const double* weights,
+    const int64_t* edge_ids,
+    int64_t n,
+    int64_t source,
+    double cutoff,
+    double* cost,
+    int64_t* pred,
+    int64_t* pred_edge,
+    const HeapRows* rows,
+    int64_t row,
+) noexcept nogil:
+    """The whole search tree from ``source`` into caller-owned outputs of length ``n``.
+
+    ``cost`` is ``inf`` and ``pred`` / ``pred_edge`` (either may be NULL) are ``-1`` where
+    no path within ``cutoff`` exists; the search runs on heap row ``row`` of ``rows``,
+    which it leaves empty. ``pred_edge`` records ``edge_ids[j]`` as in :func:`dijkstra_run`.
+    """
+    cdef Heap h
+    cdef int64_t i
+    for i in range(n):
+        cost[i] = INFINITY
+        if pred != NULL:
+            pred[i] = -1
+        if pred_edge != NULL:
+            pred_edge[i] = -1
+    heap_init_row(&h, rows, row)
+    dijkstra_run(
+        indptr, heads, weights, edge_ids, &source, 1, cutoff, NULL, 0,
+        cost, pred, pred_edge, NULL, &h,
+    )
+    search_cleanup(&h, NULL, NULL, 0)

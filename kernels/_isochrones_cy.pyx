@@ -10,7 +10,7 @@ import numpy as np
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 
-from kernels._heap cimport Heap, dijkstra_run, heap_init, search_cleanup
+from kernels._heap cimport Heap, HeapRows, dijkstra_run, heap_init_row, heap_rows, search_cleanup
 
 
 def isochrone(
@@ -23,10 +23,8 @@ def isochrone(
 ):
     """Return ``(nodes, costs, edges)`` reachable within ``limit`` (see the wrapper)."""
     cdef double[:, ::1] dist_rows = ws.dist
-    cdef double[:, ::1] hk = ws.heap_key
-    cdef int64_t[:, ::1] hv = ws.heap_node
-    cdef int64_t[:, ::1] hp = ws.heap_pos
     cdef int64_t[:, ::1] order_rows = ws.order
+    cdef HeapRows rows = heap_rows(ws)
     cdef double* dist = &dist_rows[0, 0]
     cdef int64_t* order = &order_rows[0, 0]
     cdef const int64_t* ix = &indices[0] if indices.shape[0] else NULL
@@ -35,7 +33,7 @@ def isochrone(
     cdef double du
     cdef Heap h
     with nogil:
-        heap_init(&h, &hk[0, 0], &hv[0, 0], &hp[0, 0])
+        heap_init_row(&h, &rows, 0)
         count = dijkstra_run(
             &indptr[0], ix, w, NULL, &sources[0], sources.shape[0], limit, NULL, 0,
             dist, NULL, NULL, order, &h,

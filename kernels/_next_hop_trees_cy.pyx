@@ -9,38 +9,12 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport INFINITY
 from libc.stdint cimport int64_t
 
-from kernels._heap cimport Heap, dijkstra_run, heap_init, search_cleanup, twin_max_threads
+from kernels._heap cimport HeapRows, dijkstra_tree, heap_rows, twin_max_threads
 
 
 def max_threads():
     """Threads an OpenMP parallel region would use (1 when built without OpenMP)."""
     return twin_max_threads()
-
-
-cdef void _one_tree(
-    const int64_t* rindptr,
-    const int64_t* tails,
-    const double* rweights,
-    const int64_t* redges,
-    int64_t n,
-    int64_t target,
-    double* cost,
-    int64_t* next_edge,
-    double* heap_key,
-    int64_t* heap_node,
-    int64_t* heap_pos,
-) noexcept nogil:
-    cdef int64_t i
-    cdef Heap h
-    for i in range(n):
-        cost[i] = INFINITY
-        next_edge[i] = -1
-    heap_init(&h, heap_key, heap_node, heap_pos)
-    dijkstra_run(
-        rindptr, tails, rweights, redges, &target, 1, INFINITY, NULL, 0,
-        cost, NULL, next_edge, NULL, &h,
-    )
-    search_cleanup(&h, NULL, NULL, 0)
 
 
 def next_hops(
@@ -59,9 +33,7 @@ def next_hops(
     ``rindptr``, ``tails`` and ``redges`` are the reversed CSR, ``rweights`` the weights in
     reversed order (``weights[redges]``); ``ws`` has at least ``max_threads()`` rows.
     """
-    cdef double[:, ::1] hk = ws.heap_key
-    cdef int64_t[:, ::1] hv = ws.heap_node
-    cdef int64_t[:, ::1] hp = ws.heap_pos
+    cdef HeapRows rows = heap_rows(ws)
     cdef int64_t n = rindptr.shape[0] - 1
     cdef int64_t k = targets.shape[0]
     cdef int64_t i
@@ -71,20 +43,20 @@ def next_hops(
     cdef const int64_t* re = &redges[0] if redges.shape[0] else NULL
     if k == 0:
         return
-    threads = max(1, min(threads, <int>hk.shape[0], <int>k))
+    threads = max(1, min(threads, rows.threads, <int>k))
     if threads == 1:
         # no parallel region: waking an OpenMP team costs more than a small job
         with nogil:
             for i in range(k):
-                _one_tree(
-                    &rindptr[0], tl, rw, re, n, targets[i], &cost[i, 0], &next_edge[i, 0],
-                    &hk[0, 0], &hv[0, 0], &hp[0, 0],
+                dijkstra_tree(
+                    &rindptr[0], tl, rw, re, n, targets[i], INFINITY,
+                    &cost[i, 0], NULL, &next_edge[i, 0], &rows, 0,
                 )
         return
     with nogil, parallel(num_threads=threads):
         tid = threadid()
         for i in prange(k, schedule="dynamic", chunksize=1):
-            _one_tree(
-                &rindptr[0], tl, rw, re, n, targets[i], &cost[i, 0], &next_edge[i, 0],
-                &hk[tid, 0], &hv[tid, 0], &hp[tid, 0],
+            dijkstra_tree(
+                &rindptr[0], tl, rw, re, n, targets[i], INFINITY,
+                &cost[i, 0], NULL, &next_edge[i, 0], &rows, tid,
             )

@@ -11,10 +11,12 @@ from libc.stdint cimport int64_t, uint64_t
 
 from kernels._heap cimport (
     Heap,
-    dijkstra_run,
-    heap_init,
+    HeapRows,
+    dijkstra_tree,
+    heap_init_row,
     heap_pop,
     heap_push_or_decrease,
+    heap_rows,
     search_cleanup,
     twin_max_threads,
 )
@@ -36,21 +38,14 @@ def dijkstra(
     ws,
 ):
     """Fill ``cost`` and ``pred`` (length n) with the tree from ``source``."""
-    cdef double[:, ::1] hk = ws.heap_key
-    cdef int64_t[:, ::1] hv = ws.heap_node
-    cdef int64_t[:, ::1] hp = ws.heap_pos
-    cdef int64_t n = indptr.shape[0] - 1, i
-    cdef Heap h
+    cdef HeapRows rows = heap_rows(ws)
+    cdef const int64_t* ix = &indices[0] if indices.shape[0] else NULL
+    cdef const double* w = &weights[0] if weights.shape[0] else NULL
     with nogil:
-        for i in range(n):
-            cost[i] = INFINITY
-            pred[i] = -1
-        heap_init(&h, &hk[0, 0], &hv[0, 0], &hp[0, 0])
-        dijkstra_run(
-            &indptr[0], &indices[0] if indices.shape[0] else NULL, &weights[0] if weights.shape[0] else NULL,
-            NULL, &source, 1, cutoff, NULL, 0, &cost[0], &pred[0], NULL, NULL, &h,
+        dijkstra_tree(
+            &indptr[0], ix, w, NULL, indptr.shape[0] - 1, source, cutoff,
+            &cost[0], &pred[0], NULL, &rows, 0,
         )
-        search_cleanup(&h, NULL, NULL, 0)
 
 
 cdef inline int64_t _tail_of(const int64_t* indptr, int64_t n, int64_t e) noexcept nogil:
@@ -83,6 +78,32 @@ cdef inline double _alt_bound(const double* row_v, const double* row_t, int64_t 
         if a > best:
             best = a
     return best
+
+
+cdef inline double _potential(
+    int64_t v,
+    const double* x,
+    const double* y,
+    double xt,
+    double yt,
+    bint straight,
+    double inv_speed,
+    const double* table,
+    const double* row_t,
+    int64_t n_lm,
+) noexcept nogil:
+    """A*'s heuristic of node ``v``: the straight-line time to the target ``(xt, yt)`` at the
+    top speed (when ``straight``) and, with ``n_lm`` landmarks, the larger ALT bound."""
+    cdef double bound = 0.0, dx, dy, a
+    if straight:
+        dx = x[v] - xt
+        dy = y[v] - yt
+        bound = sqrt(dx * dx + dy * dy) * inv_speed
+    if n_lm:
+        a = _alt_bound(table + v * 2 * n_lm, row_t, n_lm)
+        if a > bound:
+            bound = a
+    return bound
 
 
 cdef enum:
@@ -123,9 +144,7 @@ def astar(
     out-of-bounds read.
     """
     cdef double[:, ::1] g_rows = ws.dist
-    cdef double[:, ::1] hk = ws.heap_key
-    cdef int64_t[:, ::1] hv = ws.heap_node
-    cdef int64_t[:, ::1] hp = ws.heap_pos
+    cdef HeapRows rows = heap_rows(ws)
     cdef double[:, ::1] pot_rows = ws.potential
     cdef int64_t[:, ::1] pe_rows = ws.pred_edge
     cdef int64_t[:, ::1] order_rows = ws.order
@@ -137,7 +156,9 @@ def astar(
     cdef int64_t n_touched = 0, u, v, j, lo, hi, k = -1, status = 0, where = -1, n_lm = 0
     cdef bint straight = max_speed < INFINITY
     cdef double inv_speed = 1.0 / max_speed, xt = x[target], yt = y[target]
-    cdef double gu, nd, dx, dy, hv_, wj, a, result = INFINITY
+    cdef double gu, nd, hv_, wj, result = INFINITY
+    cdef const double* xs = &x[0]
+    cdef const double* ys = &y[0]
     cdef const double* table = NULL
     cdef const double* lw = NULL
     cdef const double* row_t = NULL
@@ -151,21 +172,17 @@ def astar(
         row_t = table + target * 2 * n_lm
         if lm_weights is not None and lm_weights.shape[0] > 0:
             lw = &lm_weights[0]
+    # A* keeps its own loop instead of _heap.dijkstra_run: it checks every range, head and
+    # weight it reads (the wrapper may trust a cached verdict), keys the heap by cost plus
+    # potential, reopens nodes and stops at the target, and folding those in as options
+    # would put branches in the loop every other kernel runs.
     with nogil:
-        heap_init(&h, &hk[0, 0], &hv[0, 0], &hp[0, 0])
+        heap_init_row(&h, &rows, 0)
         g[source] = 0.0
         pred_edge[source] = -1
         touched[n_touched] = source
         n_touched += 1
-        hv_ = 0.0
-        if straight:
-            dx = x[source] - xt
-            dy = y[source] - yt
-            hv_ = sqrt(dx * dx + dy * dy) * inv_speed
-        if n_lm:
-            a = _alt_bound(table + source * 2 * n_lm, row_t, n_lm)
-            if a > hv_:
-                hv_ = a
+        hv_ = _potential(source, xs, ys, xt, yt, straight, inv_speed, table, row_t, n_lm)
         if hv_ < INFINITY:
             heap_push_or_decrease(&h, source, hv_)
         while h.size > 0:
@@ -199,15 +216,9 @@ def astar(
                     if g[v] == INFINITY:
                         touched[n_touched] = v
                         n_touched += 1
-                        hv_ = 0.0
-                        if straight:
-                            dx = x[v] - xt
-                            dy = y[v] - yt
-                            hv_ = sqrt(dx * dx + dy * dy) * inv_speed
-                        if n_lm:
-                            a = _alt_bound(table + v * 2 * n_lm, row_t, n_lm)
-                            if a > hv_:
-                                hv_ = a
+                        hv_ = _potential(
+                            v, xs, ys, xt, yt, straight, inv_speed, table, row_t, n_lm
+                        )
                         potential[v] = hv_
                     else:
                         hv_ = potential[v]

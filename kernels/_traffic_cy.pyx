@@ -1,9 +1,10 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled link-queue movement (see ``kernels/traffic.py`` for the model and the reference).
+"""Compiled link-queue movement (the model: ``kernels/traffic.py``; the state:
+``kernels/traffic_state.py``; the reference: ``kernels/_traffic_reference.py``).
 
 :class:`Engine` binds typed memoryviews to the arrays of a ``LinkQueueState`` and runs the
-event loop with the GIL released. It mirrors ``kernels.traffic._Reference`` statement for
-statement, so both backends give identical results. Inputs arrive validated.
+event loop with the GIL released. It mirrors ``kernels._traffic_reference.ReferenceEngine``
+statement for statement, so both backends give identical results. Inputs arrive validated.
 """
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t

@@ -14,6 +14,9 @@ from kernels.errors import TwinError
 
 _CHOICES = ("python", "cython")
 
+#: ``compiled_cached`` results per ``(module, TWIN_KERNELS)``: modules, not run state.
+_CACHED: dict[tuple[str, str | None], ModuleType | None] = {}
+
 
 class KernelBackendError(TwinError, ImportError):
     """The requested kernel backend is not available."""
@@ -49,3 +52,17 @@ def compiled(module: str) -> ModuleType | None:
                 "build it with `pip install -e .` (needs a C compiler) or set TWIN_KERNELS=python"
             ) from exc
         return None
+
+
+def compiled_cached(module: str) -> ModuleType | None:
+    """:func:`compiled`, memoised per ``TWIN_KERNELS`` value.
+
+    For wrappers whose calls are short enough for the import lookup to show (A*); a
+    change of ``TWIN_KERNELS`` is still honoured.
+    """
+    key = (module, os.environ.get("TWIN_KERNELS"))
+    try:
+        return _CACHED[key]
+    except KeyError:
+        found = _CACHED[key] = compiled(module)
+        return found

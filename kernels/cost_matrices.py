@@ -90,10 +90,7 @@ def cost_matrix_checked(
     is_target = np.zeros(n, dtype=np.uint8)
     is_target[targets] = 1
     n_unique = int(np.count_nonzero(is_target))
-    own = ws is None
-    if own:
-        ws = workspace.borrow(n, cy.max_threads())
-    try:
+    with workspace.lend(ws, n, cy.max_threads()) as ws:
         threads = workspace.threads_for(len(sources), n, len(indices), ws.threads)
         cy.cost_matrix(
             indptr,
@@ -108,7 +105,4 @@ def cost_matrix_checked(
             ws,
             threads,
         )
-    finally:
-        if own:
-            workspace.give_back(ws)
     return out

@@ -108,11 +108,5 @@ def isochrone_checked(
     cy = compiled("_isochrones_cy")
     if cy is None:
         return isochrone_reference(indptr, indices, weights, sources, limit)
-    own = ws is None
-    if own:
-        ws = workspace.borrow(len(indptr) - 1, 1)
-    try:
+    with workspace.lend(ws, len(indptr) - 1) as ws:
         return Isochrone(*cy.isochrone(indptr, indices, weights, sources, limit, ws))
-    finally:
-        if own:
-            workspace.give_back(ws)

@@ -41,7 +41,7 @@ from kernels.errors import KernelInputError
 if TYPE_CHECKING:
     from kernels.next_hop_trees import ReverseCSR
 
-# kernels.shortest_paths imports this module; the search kernels are imported where used.
+# kernels.astar_search imports this module; the search kernels are imported where used.
 
 __all__ = [
     "MAX_LANDMARKS",
@@ -207,8 +207,7 @@ def prepare_landmarks_checked(
 
     n = len(indptr) - 1
     rev_weights = np.ascontiguousarray(weights[reverse.edges])
-    ws = workspace.borrow(n, 1)
-    try:
+    with workspace.lend(None, n) as ws:
 
         def forward(s: int) -> np.ndarray:
             return dijkstra_checked(indptr, indices, weights, s, math.inf, ws)[0]
@@ -221,8 +220,6 @@ def prepare_landmarks_checked(
             columns = [(forward(v), backward(v)) for v in chosen]
         else:
             chosen, columns = _farthest(n, k, forward, backward)
-    finally:
-        workspace.give_back(ws)
     table = np.ascontiguousarray(
         np.stack([c[0] for c in columns] + [c[1] for c in columns], axis=1)
     )

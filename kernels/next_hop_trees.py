@@ -214,10 +214,7 @@ def next_hops_checked(
         return out
     if out is None:
         out = (np.empty((k, n), dtype=np.float64), np.empty((k, n), dtype=np.int64))
-    own = ws is None
-    if own:
-        ws = workspace.borrow(n, cy.max_threads())
-    try:
+    with workspace.lend(ws, n, cy.max_threads()) as ws:
         rev_weights = weights[reverse.edges]
         threads = workspace.threads_for(k, n, len(indices), ws.threads)
         cy.next_hops(
@@ -231,7 +228,4 @@ def next_hops_checked(
             ws,
             threads,
         )
-    finally:
-        if own:
-            workspace.give_back(ws)
     return out

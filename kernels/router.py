@@ -16,6 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from kernels import validation, workspace
+from kernels.astar_search import (
+    LandmarkWeightError,
+    Path,
+    astar_checked,
+    check_max_speed,
+    consistent_speed,
+)
 from kernels.backend import compiled
 from kernels.cost_matrices import cost_matrix_checked
 from kernels.errors import KernelInputError
@@ -29,14 +36,7 @@ from kernels.landmarks import (
     prepare_landmarks_checked,
 )
 from kernels.next_hop_trees import ReverseCSR, _reverse_checked, check_out, next_hops_checked
-from kernels.shortest_paths import (
-    LandmarkWeightError,
-    Path,
-    astar_checked,
-    check_max_speed,
-    consistent_speed,
-    dijkstra_checked,
-)
+from kernels.shortest_paths import dijkstra_checked
 
 __all__ = ["Router"]
 

@@ -3,7 +3,7 @@
 A simulated day's links table gives each link's congested travel time per interval
 (length / mean speed; free flow where no vehicle entered). :func:`hourly_link_times` turns
 it into emergency vehicles' times for each hour of the day (with the emergency-vehicle
-advantage of :class:`sim.incidents.EmergencyParams`), :func:`coverage_by_hour` and
+advantage of :class:`sim.emergency_params.EmergencyParams`), :func:`coverage_by_hour` and
 :func:`coverage_by_zone` give the share of residents within ``T`` minutes of the nearest
 station, and :class:`HourlyRoads` replays those times as the roads of an emergency-only run.
 
@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import simpy
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
+from kernels import Router
 from sim.incidents import EmergencyParams, residents_by_node
 from sim.roads import Journey
 from twin.city import City
@@ -31,12 +30,10 @@ from twin.network import Network
 
 logger = logging.getLogger(__name__)
 
-#: Smallest edge weight handed to scipy (explicit zeros would read as missing edges), s.
-_EPS = 1e-9
-
 
 class RoadGraph:
-    """Many-source shortest travel times over one network topology.
+    """Many-source shortest travel times over one network topology, with the routing
+    kernels (:class:`kernels.Router`: the graph is checked once and its buffers reused).
 
     Parameters
     ----------
@@ -46,30 +43,18 @@ class RoadGraph:
 
     def __init__(self, network: Network) -> None:
         self.network = network
-        n = network.n_nodes
-        tail, head = network.tail, network.indices
-        key = tail * n + head  # edges are sorted by (tail, head): parallel links are adjacent
-        first = np.ones(len(key), dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        self._starts = np.flatnonzero(first)
-        self._tail = tail[self._starts]
-        self._head = head[self._starts]
-        self._n = n
+        self._n = network.n_nodes
+        self._router = Router(network.indptr, network.indices)
+        self._all_nodes = np.arange(self._n, dtype=np.int64)
 
-    def matrix(self, weights: np.ndarray) -> csr_matrix:
-        """The graph as a sparse matrix with the fastest of parallel links, seconds."""
+    def _weights(self, weights: np.ndarray) -> np.ndarray:
         w = np.asarray(weights, dtype=float)
         if len(w) != self.network.n_edges:
             raise ConfigError(
                 f"link times have {len(w)} entries; expected one per drive edge "
                 f"({self.network.n_edges})"
             )
-        best = np.minimum.reduceat(w, self._starts) if len(w) else w
-        best = np.maximum(best, _EPS)
-        keep = np.isfinite(best)
-        return csr_matrix(
-            (best[keep], (self._tail[keep], self._head[keep])), shape=(self._n, self._n)
-        )
+        return w
 
     def times_from(
         self,
@@ -84,30 +69,28 @@ class RoadGraph:
         Returns ``float64[len(sources), n]``, or ``float64[n]`` (the nearest source) when
         ``min_only``.
         """
+        w = self._weights(weights)
         sources = np.atleast_1d(np.asarray(sources, dtype=np.int64))
         if len(sources) == 0:
             shape = (self._n,) if min_only else (0, self._n)
             return np.full(shape, np.inf)
-        out = sp_dijkstra(
-            self.matrix(weights), directed=True, indices=sources, limit=limit, min_only=min_only
-        )
-        return _clean(out, sources, min_only)
+        if min_only:
+            reach = self._router.isochrone(w, sources, limit)
+            out = np.full(self._n, np.inf)
+            out[reach.nodes] = reach.costs
+            return out
+        cutoff = None if np.isinf(limit) else float(limit)
+        out = self._router.cost_matrix(w, sources, self._all_nodes, cutoff=cutoff)
+        out[out > limit] = np.inf
+        return out
 
     def times_to(self, weights: np.ndarray, target: int, *, limit: float = np.inf) -> np.ndarray:
         """``float64[n]``: seconds from every node to ``target``."""
-        graph = self.matrix(weights).T.tocsr()
-        out = sp_dijkstra(graph, directed=True, indices=int(target), limit=limit)
-        return _clean(np.asarray(out), np.array([target]), True)
-
-
-def _clean(out: np.ndarray, sources: np.ndarray, min_only: bool) -> np.ndarray:
-    # the _EPS floor adds at most n * 1e-9 s; round the noise away for exact hand checks
-    out = np.where(np.isfinite(out), np.round(out, 6), np.inf)
-    if min_only:
-        out[sources] = 0.0
-    else:
-        out[np.arange(len(sources)), sources] = 0.0
-    return out
+        w = self._weights(weights)
+        cost, _ = self._router.next_hops(w, np.array([int(target)], dtype=np.int64))
+        out = np.array(cost[0], dtype=float)
+        out[out > limit] = np.inf
+        return out
 
 
 # -- congested times from a links table -----------------------------------------------------
@@ -289,16 +272,13 @@ def coverage_by_hour(
     -------
     DataFrame with ``hour``, ``share`` (0-1), ``covered`` and ``population`` (residents).
     """
-    _check_minutes(minutes)
-    pop = residents_by_node(city) if population is None else np.asarray(population, float)
-    times = station_times(city.drive, hourly_times, station_nodes)
-    within = times <= minutes * 60.0
+    pop, within = _within_standard(city, hourly_times, station_nodes, minutes, population)
     covered = within @ pop
     total = float(pop.sum())
     return pd.DataFrame(
         {
-            "hour": np.arange(len(times)),
-            "share": covered / total if total > 0 else np.zeros(len(times)),
+            "hour": np.arange(len(within)),
+            "share": covered / total if total > 0 else np.zeros(len(within)),
             "covered": covered,
             "population": total,
         }
@@ -320,16 +300,14 @@ def coverage_by_zone(
     DataFrame with ``zone``, ``name``, ``hour``, ``share`` (0-1; NaN for an empty zone),
     ``covered`` and ``population``.
     """
-    _check_minutes(minutes)
-    pop = residents_by_node(city) if population is None else np.asarray(population, float)
-    times = station_times(city.drive, hourly_times, station_nodes)
+    pop, within = _within_standard(city, hourly_times, station_nodes, minutes, population)
     nz = len(city.zones)
     zone = np.asarray(city.node_zone, dtype=np.int64)
     zone_pop = np.bincount(zone, weights=pop, minlength=nz)[:nz]
     names = city.zones["name"].to_numpy() if "name" in city.zones else np.arange(nz).astype(str)
     frames = []
-    for hour, row in enumerate(times):
-        covered = np.bincount(zone, weights=pop * (row <= minutes * 60.0), minlength=nz)[:nz]
+    for hour, row in enumerate(within):
+        covered = np.bincount(zone, weights=pop * row, minlength=nz)[:nz]
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(zone_pop > 0, covered / zone_pop, np.nan)
         frames.append(
@@ -345,6 +323,21 @@ def coverage_by_zone(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def _within_standard(
+    city: City,
+    hourly_times: np.ndarray,
+    station_nodes: Sequence[int],
+    minutes: float,
+    population: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residents per drive node and ``bool[24, n_nodes]``: is the node within ``minutes``
+    of the nearest station in that hour (what both coverage tables count)."""
+    _check_minutes(minutes)
+    pop = residents_by_node(city) if population is None else np.asarray(population, float)
+    times = station_times(city.drive, hourly_times, station_nodes)
+    return pop, times <= minutes * 60.0
 
 
 def _check_minutes(minutes: float) -> None:

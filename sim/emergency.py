@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,20 +30,35 @@ import pandas as pd
 import simpy
 
 from sim.coverage import RoadGraph
+from sim.emergency_outputs import (
+    INCIDENT_COLUMNS,
+    response_by_zone_hour,
+    summary_stat,
+    within_share,
+)
+from sim.emergency_params import INCIDENT_KINDS, UNIT_TYPES, EmergencyParams, resolve_params
 from sim.incidents import (
-    INCIDENT_KINDS,
-    UNIT_TYPES,
-    EmergencyParams,
     NodeSampler,
     fallback_vehicle_km_share,
     fire_weights_by_node,
-    nearest_drive_nodes,
     next_arrival,
     residents_by_node,
-    resolve_params,
     tourists_array,
 )
 from sim.roads import Roads
+
+# Stations, units and their errors live in sim.stations; they stay importable from here.
+from sim.stations import (
+    NoUnitsError,
+    OffNetworkError,
+    Station,
+    Unit,
+    UnitPool,
+    UnknownUnitTypeError,
+    check_unit_type,
+    city_stations,
+    station_at,
+)
 from twin.city import City
 from twin.errors import TwinError
 
@@ -60,180 +74,6 @@ __all__ = [
     "city_stations",
     "station_at",
 ]
-
-#: Columns of :meth:`Emergency.incidents_table`.
-INCIDENT_COLUMNS: tuple[str, ...] = (
-    "incident_id",
-    "kind",
-    "source",
-    "zone",
-    "node",
-    "call",
-    "dispatch",
-    "unit",
-    "unit_type",
-    "station",
-    "depart",
-    "on_scene",
-    "response_time",
-    "left_scene",
-    "hospital",
-    "at_hospital",
-    "handover_done",
-    "back_at_base",
-    "waited",
-    "wait_s",
-)
-
-
-class NoUnitsError(TwinError, ValueError):
-    """Incidents of some kind need a unit type of which there are none."""
-
-
-class OffNetworkError(TwinError, ValueError):
-    """A station is not on the drive network (unknown node, or too far from any road)."""
-
-
-class UnknownUnitTypeError(TwinError, ValueError):
-    """A unit type other than ``ambulance`` or ``fire_engine``."""
-
-
-def check_unit_type(unit_type: str) -> str:
-    """``unit_type`` if known, else :class:`UnknownUnitTypeError`."""
-    if unit_type not in UNIT_TYPES:
-        raise UnknownUnitTypeError(
-            f"unknown unit type {unit_type!r}; expected one of {sorted(UNIT_TYPES)} "
-            "(ambulances live at hospitals, fire engines at fire stations)"
-        )
-    return unit_type
-
-
-@dataclass(frozen=True)
-class Station:
-    """A base of emergency units.
-
-    Attributes
-    ----------
-    name
-        Display name.
-    unit_type
-        ``"ambulance"`` or ``"fire_engine"``.
-    node
-        Drive node.
-    units
-        Units based here.
-    source
-        ``"city"`` (a hospital or fire station POI) or ``"added"``.
-    """
-
-    name: str
-    unit_type: str
-    node: int
-    units: int
-    source: str = "city"
-
-
-def city_stations(city: City, params: EmergencyParams) -> list[Station]:
-    """The city's hospitals and fire stations with their default units."""
-    out = []
-    for unit_type, category in UNIT_TYPES.items():
-        units = params.units_per_station(unit_type)
-        for row in city.pois_of(category).itertuples():
-            out.append(Station(str(row.name), unit_type, int(row.drive_node), units))
-    return out
-
-
-def station_at(
-    city: City,
-    unit_type: str,
-    *,
-    node: int | None = None,
-    xy: tuple[float, float] | None = None,
-    units: int = 1,
-    name: str | None = None,
-    max_snap_m: float = 500.0,
-) -> Station:
-    """A new station on a drive node, or at coordinates snapped to the nearest node.
-
-    Parameters
-    ----------
-    city
-        The city.
-    unit_type
-        ``"ambulance"`` or ``"fire_engine"``.
-    node
-        Drive node position; or give ``xy``.
-    xy
-        Easting and northing in the city's CRS, metres.
-    units
-        Units based there (``>= 1``).
-    name
-        Display name (default ``"new <type> at node N"``).
-    max_snap_m
-        Metres the coordinates may lie from the nearest drive node.
-    """
-    check_unit_type(unit_type)
-    n = city.drive.n_nodes
-    if (node is None) == (xy is None):
-        raise OffNetworkError("give a station either a drive node or coordinates, not both")
-    if node is not None:
-        if isinstance(node, bool) or not isinstance(node, (int, np.integer)) or not 0 <= node < n:
-            raise OffNetworkError(
-                f"station node {node!r} is not in the drive network (nodes are 0..{n - 1}); "
-                "give a node position of city.drive or coordinates to snap"
-            )
-    else:
-        nodes, dist = nearest_drive_nodes(city, np.array([xy[0]]), np.array([xy[1]]))
-        if dist[0] > max_snap_m:
-            raise OffNetworkError(
-                f"station at x={xy[0]:.0f}, y={xy[1]:.0f} is {dist[0]:.0f} m from the nearest "
-                f"road; it must lie within {max_snap_m:.0f} m. Place it next to a drivable road"
-            )
-        node = int(nodes[0])
-    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
-        raise NoUnitsError(f"a station needs at least 1 unit; got units={units!r}")
-    return Station(
-        name or f"new {unit_type} at node {node}", unit_type, int(node), int(units), "added"
-    )
-
-
-@dataclass(eq=False)
-class Unit:
-    """One ambulance or fire engine."""
-
-    unit_id: str
-    unit_type: str
-    station: str
-    base: int
-    busy_since: float = math.nan
-    busy_s: float = 0.0
-    calls: int = 0
-
-
-class _Pool:
-    """Free units of one type and the calls waiting for one (first come, first served)."""
-
-    def __init__(self, env: simpy.Environment, units: list[Unit]) -> None:
-        self.env = env
-        self.units = units
-        self.free = list(units)
-        self.waiting: deque[simpy.Event] = deque()
-
-    def request(self, choose: Callable[[list[Unit]], Unit]) -> simpy.Event:
-        event = self.env.event()
-        if self.free and not self.waiting:
-            unit = choose(self.free)
-            self.free.remove(unit)
-            event.succeed(unit)
-        else:
-            self.waiting.append(event)
-        return event
-
-    def release(self, unit: Unit) -> None:
-        if self.waiting:
-            self.waiting.popleft().succeed(unit)
-        else:
-            self.free.append(unit)
 
 
 @dataclass(eq=False)
@@ -264,7 +104,7 @@ class Emergency:
     rng
         The component's random generator.
     params
-        :class:`~sim.incidents.EmergencyParams`, a dict of overrides, a TOML path or
+        :class:`~sim.emergency_params.EmergencyParams`, a dict of overrides, a TOML path or
         ``None`` for the defaults.
     tourists
         An object with ``tourists_by_zone()`` (tourists in each zone now), or ``None``.
@@ -312,7 +152,7 @@ class Emergency:
                 unit_id = f"{s.unit_type}/{s.name}/{k + 1}"
                 self.units[s.unit_type].append(Unit(unit_id, s.unit_type, s.name, s.node))
         self._check_units()
-        self.pools = {t: _Pool(env, units) for t, units in self.units.items()}
+        self.pools = {t: UnitPool(env, units) for t, units in self.units.items()}
         self.hospitals = city.pois_of("hospital")["drive_node"].to_numpy(np.int64)
         self.graph = RoadGraph(city.drive)
         streams = rng.spawn(6)
@@ -596,13 +436,13 @@ class Emergency:
             "incidents_total": len(table),
             "incidents_by_kind": {k: int((table["kind"] == k).sum()) for k in INCIDENT_KINDS},
             "incidents_reached": len(reached),
-            "response_time_mean_s": _stat(reached, np.mean),
-            "response_time_median_s": _stat(reached, np.median),
-            "response_time_p90_s": _stat(reached, lambda a: np.percentile(a, 90)),
+            "response_time_mean_s": summary_stat(reached, np.mean),
+            "response_time_median_s": summary_stat(reached, np.median),
+            "response_time_p90_s": summary_stat(reached, lambda a: np.percentile(a, 90)),
             "share_within_8min": within_share(table, 480.0, self.env.now),
             "share_within_15min": within_share(table, 900.0, self.env.now),
             "calls_waited": int(table["waited"].sum()),
-            "unit_wait_mean_s": _stat(table["wait_s"].dropna().to_numpy(), np.mean),
+            "unit_wait_mean_s": summary_stat(table["wait_s"].dropna().to_numpy(), np.mean),
             "units_total": {t: len(u) for t, u in self.units.items()},
             "unit_utilisation": {
                 t: float(units.loc[units["unit_type"] == t, "utilisation"].mean())
@@ -616,40 +456,4 @@ class Emergency:
     def response_by_zone_hour(self) -> pd.DataFrame:
         """Response times by zone and hour of the call: ``incidents``, ``reached``,
         ``mean_s``, ``median_s``, ``p90_s`` and ``share_within_8min``."""
-        table = self.incidents_table()
-        table["hour"] = (table["call"] // 3600).astype(np.int64) % 24
-        rows = []
-        for (zone, hour), group in table.groupby(["zone", "hour"], sort=True):
-            rt = group["response_time"].dropna().to_numpy()
-            rows.append(
-                {
-                    "zone": int(zone),
-                    "hour": int(hour),
-                    "incidents": len(group),
-                    "reached": len(rt),
-                    "mean_s": _stat(rt, np.mean),
-                    "median_s": _stat(rt, np.median),
-                    "p90_s": _stat(rt, lambda a: np.percentile(a, 90)),
-                    "share_within_8min": within_share(group, 480.0, self.env.now),
-                }
-            )
-        columns = ["zone", "hour", "incidents", "reached", "mean_s", "median_s", "p90_s"]
-        return pd.DataFrame(rows, columns=[*columns, "share_within_8min"])
-
-
-def _stat(values: np.ndarray, fn: Callable[[np.ndarray], float]) -> float:
-    return float(fn(values)) if len(values) else math.nan
-
-
-def within_share(table: pd.DataFrame, limit_s: float, now: float) -> float:
-    """Share of calls reached within ``limit_s`` seconds.
-
-    Calls not yet reached count as failures once ``limit_s`` has passed since the call;
-    calls younger than that with no unit on scene yet are left out (their outcome is
-    unknown).
-    """
-    rt = table["response_time"].to_numpy(float)
-    known = np.isfinite(rt) | (now - table["call"].to_numpy(float) > limit_s)
-    if not known.any():
-        return math.nan
-    return float(np.mean(np.where(np.isfinite(rt[known]), rt[known] <= limit_s, False)))
+        return response_by_zone_hour(self.incidents_table(), self.env.now)

@@ -229,20 +229,19 @@ class PlaceTimes:
 
     def walk_m(self, origin: int, destination: int) -> float:
         """Walk-network metres between two places (``inf`` beyond the cut-off)."""
-        if origin == destination:
-            return 0.0
-        if destination < self.n_sites:
-            return float(self.walk_to[origin, destination])
-        if origin < self.n_sites:
-            return float(self.walk_from[origin, destination])
-        return np.inf
+        return self._one(self.walk_to, self.walk_from, origin, destination)
 
     def drive_s(self, origin: int, destination: int) -> float:
         """Free-flow driving seconds between two places."""
+        return self._one(self.drive_to, self.drive_from, origin, destination)
+
+    def _one(self, to: np.ndarray, frm: np.ndarray, origin: int, destination: int) -> float:
+        """One entry of the ``to`` (into a site) or ``frm`` (out of a site) table; ``inf``
+        between two places that are not sites."""
         if origin == destination:
             return 0.0
         if destination < self.n_sites:
-            return float(self.drive_to[origin, destination])
+            return float(to[origin, destination])
         if origin < self.n_sites:
-            return float(self.drive_from[origin, destination])
+            return float(frm[origin, destination])
         return np.inf

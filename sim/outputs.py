@@ -24,7 +24,6 @@ place at the end, so an interrupted write leaves no folder that looks complete.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -40,6 +39,7 @@ import pyarrow.parquet as pq
 
 from sim.run import TRIP_COLUMNS, RunResult
 from twin.errors import TwinError
+from twin.osm import file_sha256
 
 __all__ = ["TABLES", "RunDirError", "check_run_dir", "read_run", "write_run"]
 
@@ -141,7 +141,7 @@ def read_run(run_dir: str | Path, *, verify: bool = True) -> RunResult:
         path = run_dir / name
         if not path.is_file():
             raise RunDirError(f"{run_dir}: {name} is listed in manifest.json but missing")
-        if verify and _sha256(path) != info.get("sha256"):
+        if verify and file_sha256(path) != info.get("sha256"):
             raise RunDirError(
                 f"{run_dir}: {name} does not match its sha256 in manifest.json; the file was "
                 "changed or damaged after the run, so re-run it"
@@ -207,16 +207,8 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _describe(path: Path, *, rows: int | None = None) -> dict[str, Any]:
-    info: dict[str, Any] = {"sha256": _sha256(path), "bytes": path.stat().st_size}
+    info: dict[str, Any] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
     if rows is not None:
         info["rows"] = int(rows)
     return info

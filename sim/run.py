@@ -16,22 +16,27 @@ change the traffic's random numbers (common random numbers across scenarios).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
-import subprocess
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
-from datetime import UTC, datetime
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
 
+# The manifest and its checksums live in sim.manifest; the public ones stay importable here.
+from sim.manifest import (
+    build_manifest,
+    clock_text,
+    code_version,
+    network_checksum,
+    param_record,
+    plain,
+    trips_checksum,
+)
 from twin.city import City
 from twin.errors import TwinError
 
@@ -41,6 +46,7 @@ __all__ = [
     "TRIP_COLUMNS",
     "RunError",
     "RunResult",
+    "code_version",
     "network_checksum",
     "run_day",
     "trips_checksum",
@@ -292,7 +298,7 @@ def run_day(
         timers[f"traffic_{name}"] = float(value)
     timers["total"] = time.perf_counter() - t_begin
 
-    manifest = _manifest(
+    manifest = build_manifest(
         city,
         trips,
         seed=seed,
@@ -302,10 +308,10 @@ def run_day(
         tourists=tourists,
         emergency=emergency,
         params={
-            "traffic": _param_record(traffic_params),
-            "demand": _param_record(demand_params),
-            "tourists": _param_record(tourist_params),
-            "emergency": _param_record(emergency_params),
+            "traffic": param_record(traffic_params),
+            "demand": param_record(demand_params),
+            "tourists": param_record(tourist_params),
+            "emergency": param_record(emergency_params),
         },
         closures=closures,
         trips_source=trips_source,
@@ -313,7 +319,7 @@ def run_day(
     )
     if extra_stations:
         manifest["extra_stations"] = [
-            _plain(asdict(s)) if is_dataclass(s) else str(s) for s in extra_stations
+            plain(asdict(s)) if is_dataclass(s) else str(s) for s in extra_stations
         ]
     return RunResult(
         trips=trips_out,
@@ -354,17 +360,6 @@ def _emergency_params(value: Any, traffic_scale: float) -> Any:
     return overrides
 
 
-def _param_record(value: Any) -> Any:
-    """Overrides as the manifest records them (JSON-friendly)."""
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return _plain(dict(value))
-    if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
-    return str(value)
-
-
 def _child_seed(rng: np.random.Generator) -> int:
     """An integer seed drawn from a child generator, for functions that take ``seed``."""
     return int(rng.integers(0, 2**63 - 1))
@@ -385,7 +380,7 @@ def _check_window(start: float, end: float) -> tuple[float, float]:
         )
     if end <= start:
         raise RunError(
-            f"the window ends ({_clock(end)}) before it starts ({_clock(start)}); "
+            f"the window ends ({clock_text(end)}) before it starts ({clock_text(start)}); "
             "give an end later than the start"
         )
     return start, end
@@ -424,14 +419,6 @@ def _check_trips(
     return validate_trips(trips, city, vehicles=vehicles, start=start, end=end)
 
 
-def _clock(seconds: float) -> str:
-    seconds = float(seconds)
-    if not math.isfinite(seconds):
-        return str(seconds)
-    h, rem = divmod(round(seconds), 3600)
-    return f"{h:02d}:{rem // 60:02d}:{rem % 60:02d}"
-
-
 # -- results -----------------------------------------------------------------------------------
 def _trips_output(table: pd.DataFrame, city: City) -> pd.DataFrame:
     """The engine's trip table in the output form: node ids, contract columns and dtypes."""
@@ -458,120 +445,8 @@ def _merge_kpis(traffic: Mapping, tourists: Mapping | None, emergency: Mapping |
         for key, value in kpis.items():
             if key in merged:
                 log.warning("KPI %r reported by %s overrides an earlier part's value", key, part)
-            merged[key] = _plain(value)
+            merged[key] = plain(value)
     missing = [k for k in TRAFFIC_KPIS if k not in merged]
     if missing:
         raise TwinError(f"the traffic engine did not report the KPIs {missing}")
     return merged
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and containers → built-in types (for JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
-
-
-def network_checksum(city: City) -> str:
-    """sha256 of the drive network's topology and link attributes (hex)."""
-    net = city.drive
-    digest = hashlib.sha256()
-    for name in ("node_id", "indptr", "indices", "length", "speed", "lanes", "capacity"):
-        array = np.ascontiguousarray(getattr(net, name))
-        digest.update(name.encode())
-        digest.update(array.dtype.str.encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def trips_checksum(trips: pd.DataFrame) -> str:
-    """sha256 of a trips table's departures, ends and classes (hex), to identify demand."""
-    digest = hashlib.sha256()
-    for column in ("origin", "destination", "depart"):
-        digest.update(np.ascontiguousarray(trips[column].to_numpy(dtype=np.float64)).tobytes())
-    digest.update("\n".join(trips["vehicle_class"].astype(str)).encode())
-    return digest.hexdigest()
-
-
-def code_version() -> dict[str, Any]:
-    """Package version and, when run from a git checkout, the commit and whether it is dirty."""
-    try:
-        version = metadata.version("hue-twin")
-    except metadata.PackageNotFoundError:
-        version = "unknown"
-    info: dict[str, Any] = {"package": "hue-twin", "version": version}
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=5
-        )
-        if commit.returncode == 0:
-            info["git_commit"] = commit.stdout.strip()
-            status = subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=repo,
-                capture_output=True,
-                text=True,
-                timeout=10,
-            )
-            if status.returncode == 0:
-                info["git_dirty"] = bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
-
-
-def _manifest(
-    city: City,
-    trips: pd.DataFrame,
-    *,
-    seed: int,
-    start: float,
-    end: float,
-    scale: float,
-    tourists: bool,
-    emergency: bool,
-    params: dict,
-    closures: list,
-    trips_source: str,
-    vehicles: pd.DataFrame,
-) -> dict[str, Any]:
-    meta = city.meta or {}
-    return {
-        "format": "hue-twin-run/1",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "city": {
-            "name": city.name,
-            "source": str(meta.get("source", "")),
-            "source_sha256": meta.get("source_sha256"),
-            "bundle_sha256": meta.get("bundle_sha256", meta.get("checksum")),
-            "network_sha256": network_checksum(city),
-            "drive_nodes": int(city.drive.n_nodes),
-            "drive_edges": int(city.drive.n_edges),
-        },
-        "seed": _plain(seed),
-        "window": {
-            "start": start,
-            "end": end,
-            "start_clock": _clock(start),
-            "end_clock": _clock(end),
-        },
-        "parts": {"traffic": True, "tourists": bool(tourists), "emergency": bool(emergency)},
-        "parameters": _plain({**params, "scale": scale}),
-        "closures": [{"edges": [int(e) for e in edges], "at": at} for edges, at in closures],
-        "trips": {
-            "source": trips_source,
-            "count": len(trips),
-            "sha256": trips_checksum(trips),
-        },
-        "vehicles": _plain(vehicles.reset_index().to_dict(orient="list")),
-        "code": code_version(),
-    }

@@ -7,6 +7,7 @@ reads it, an optional user file of the same shape, and keyword overrides.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
@@ -153,6 +154,18 @@ def load_tourist_params(path: str | Path | None = None, **overrides) -> TouristP
             f"tourists: unknown parameters {unknown}; the known ones are {sorted(known)}"
         )
     return TouristParams(**values)
+
+
+def resolve_tourist_params(params: TouristParams | Mapping | None) -> TouristParams:
+    """The parameters a caller means: ``None`` for the defaults, a mapping of overrides for
+    :func:`load_tourist_params` (the key ``"path"`` names a TOML file), or
+    :class:`TouristParams` as given."""
+    if params is None:
+        return load_tourist_params()
+    if isinstance(params, Mapping):
+        overrides = dict(params)
+        return load_tourist_params(overrides.pop("path", None), **overrides)
+    return params
 
 
 def _flatten(data: dict, *, where: str) -> dict:

@@ -21,29 +21,28 @@ Resolution 1264/NQ-UBTVQH14 of the Standing Committee of the National Assembly
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import logging
-import platform
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import metadata, resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from twin.bundle import FORMAT_VERSION, load_city, read_bundle_meta, save_city
-from twin.city import HUE_CRS, POI_CATEGORIES, City
+from twin.city import HUE_CRS, City
 from twin.errors import BundleError, ConfigError, SourceNotFoundError
+from twin.fingerprint import code_digest, package_versions
 from twin.network import Network
 from twin.osm import file_sha256, network_xml_files, osm_format, read_highways
 from twin.roads import load_road_defaults, road_defaults_digest
 from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings
+from twin.summary import city_summary
 
 __all__ = [
     "HUE_POPULATION",
@@ -63,70 +62,12 @@ HUE_POPULATION = 652_572
 #: Network filters a drive network may be built with (see :data:`twin.osm.NETWORK_FILTERS`).
 DRIVE_NETWORKS = ("drive", "drive_service")
 #: Modules a build starts from; they and every ``twin`` module they import, with the
-#: defaults tables, make up the build code whose fingerprint is a build parameter.
+#: defaults tables, make up the build code whose fingerprint is a build parameter
+#: (:func:`twin.fingerprint.code_digest`).
 _BUILD_ROOTS = ("build", "features")
-_VERSIONED = (
-    "hue-twin",
-    "osmnx",
-    "osmium",
-    "networkx",
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "scipy",
-    "shapely",
-    "pyproj",
-)
 Progress = Callable[[str], None]
 #: Options of :func:`build_city` that are build parameters.
 _PARAM_OPTIONS = ("crs", "population", "road_defaults", "extra_pois", "drive_network", "name")
-
-
-def _twin_imports(source: str) -> set[str]:
-    """Names of the ``twin`` modules a module's source imports (``twin.roads`` -> ``roads``)."""
-    found = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        found.update(n.split(".")[1] for n in names if n.startswith("twin.") and n.count(".") == 1)
-    return found
-
-
-def _code_digest() -> str:
-    """SHA-256 of the build code: the modules reachable from :data:`_BUILD_ROOTS` and the
-    ``twin/defaults`` tables they name. A change to any of them makes cached bundles stale."""
-    root = resources.files("twin")
-    seen: dict[str, bytes] = {}
-    todo = list(_BUILD_ROOTS)
-    while todo:
-        name = todo.pop()
-        item = root / f"{name}.py"
-        if name in seen or not item.is_file():
-            continue
-        seen[name] = item.read_bytes()
-        todo.extend(_twin_imports(seen[name].decode("utf-8")))
-    digest = hashlib.sha256()
-    for name in sorted(seen):
-        digest.update(f"{name}.py".encode() + b"\0" + seen[name])
-    code = b"".join(seen.values())
-    for item in sorted((root / "defaults").iterdir(), key=lambda i: i.name):
-        if item.is_file() and item.name.encode() in code:  # the tables the build reads
-            digest.update(f"defaults/{item.name}".encode() + b"\0" + item.read_bytes())
-    return digest.hexdigest()
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for package in _VERSIONED:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions
 
 
 def _extra_table(extra_pois: str | Path | bool) -> pd.DataFrame | None:
@@ -178,7 +119,7 @@ def build_params(
             else hashlib.sha256(extras.to_csv(index=False).encode()).hexdigest()
         ),
         "format_version": FORMAT_VERSION,
-        "code_sha256": _code_digest(),
+        "code_sha256": code_digest(_BUILD_ROOTS),
     }
 
 
@@ -362,7 +303,7 @@ def build_city(
         "place": place,
         "params": {**params, "crs": crs},
         "params_sha256": _params_digest(params),
-        "versions": _versions(),
+        "versions": package_versions(),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 2),
         "dropped": {"drive": drive_report["dropped"], "walk": walk_report["dropped"]},
@@ -473,63 +414,3 @@ def default_city(*, rebuild: bool = False, progress: Progress | None = None) -> 
     source = default_osm_path()
     city, _ = build_bundle(source, get_settings().default_bundle, force=rebuild, progress=progress)
     return city
-
-
-def city_summary(city: City) -> dict:
-    """The figures ``twin info`` prints, as one JSON-ready dict.
-
-    Keys: ``name``, ``crs``, ``nodes``, ``edges`` (drive network), ``road_km`` (km of
-    road centre line by class: a two-way road counts once), ``road_km_total``, ``walk``
-    (``nodes``, ``edges``, ``km``), ``pois`` (count by category, every category listed),
-    ``buildings``, ``population``, ``zones``, ``zone_kinds``, ``bbox`` (``min_lon``,
-    ``min_lat``, ``max_lon``, ``max_lat`` of the drive nodes, degrees) and ``dropped``.
-    """
-    drive = city.drive
-    tail, head = drive.tail, drive.indices
-    # A directed edge whose reverse (same way, swapped ends) exists is half of a two-way road.
-    forward = set(zip(tail.tolist(), head.tolist(), drive.osm_way.tolist(), strict=True))
-    two_way = np.array(
-        [
-            (h, t, w) in forward
-            for t, h, w in zip(tail.tolist(), head.tolist(), drive.osm_way.tolist(), strict=True)
-        ],
-        dtype=bool,
-    )
-    km = drive.length / 1000.0 * np.where(two_way, 0.5, 1.0)
-    by_class = np.bincount(drive.road_class, weights=km, minlength=len(drive.road_classes))
-    road_km = {
-        name: round(float(by_class[i]), 1)
-        for i, name in enumerate(drive.road_classes)
-        if by_class[i] > 0
-    }
-    counts = city.pois["category"].value_counts() if len(city.pois) else pd.Series(dtype=int)
-    pois = {category: int(counts.get(category, 0)) for category in POI_CATEGORIES}
-    pois.update({str(k): int(v) for k, v in counts.items() if k not in pois})
-    walk_km = float(city.walk.length.sum()) / 2000.0  # every walk way runs both ways
-    kinds = city.zones["kind"].value_counts() if len(city.zones) else pd.Series(dtype=int)
-    bbox = (
-        {
-            "min_lon": round(float(drive.lon.min()), 5),
-            "min_lat": round(float(drive.lat.min()), 5),
-            "max_lon": round(float(drive.lon.max()), 5),
-            "max_lat": round(float(drive.lat.max()), 5),
-        }
-        if drive.n_nodes
-        else None
-    )
-    return {
-        "name": city.name,
-        "crs": city.crs,
-        "nodes": drive.n_nodes,
-        "edges": drive.n_edges,
-        "road_km": road_km,
-        "road_km_total": round(float(km.sum()), 1),
-        "walk": {"nodes": city.walk.n_nodes, "edges": city.walk.n_edges, "km": round(walk_km, 1)},
-        "pois": pois,
-        "buildings": len(city.buildings),
-        "population": round(city.population),
-        "zones": len(city.zones),
-        "zone_kinds": {str(k): int(v) for k, v in kinds.items()},
-        "bbox": bbox,
-        "dropped": city.meta.get("dropped", {}),
-    }

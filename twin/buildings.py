@@ -43,6 +43,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from twin.city import BUILDING_CONTRACT_COLUMNS
+
 #: Metres per storey.
 STOREY_M = 3.3
 #: Metres added above the top storey for the roof or parapet.
@@ -51,21 +53,7 @@ ROOF_M = 1.0
 SHED_M2 = 20.0
 
 #: Columns of the building table: the contract of twin/city.py, then the ``building`` tag.
-BUILDING_COLUMNS: tuple[str, ...] = (
-    "building_id",
-    "x",
-    "y",
-    "footprint_m2",
-    "height_m",
-    "height_source",
-    "levels",
-    "floor_area_m2",
-    "use",
-    "zone",
-    "residents",
-    "geometry",
-    "building",
-)
+BUILDING_COLUMNS: tuple[str, ...] = (*BUILDING_CONTRACT_COLUMNS, "building")
 
 #: Use class of each ``building=*`` value that says one (``yes`` and unknown values do not).
 USE_BY_BUILDING_TAG: dict[str, str] = {

@@ -65,6 +65,53 @@ BUILDING_USES: tuple[str, ...] = (
 #: The projected CRS of Huế.
 HUE_CRS = "EPSG:32648"
 
+#: Columns that place a POI: its id, name and category, where it stands and its network nodes
+#: (the first columns of :data:`POI_CONTRACT_COLUMNS`; attraction sites start with them too).
+POI_PLACE_COLUMNS: tuple[str, ...] = (
+    "poi_id",
+    "name",
+    "category",
+    "x",
+    "y",
+    "lon",
+    "lat",
+    "drive_node",
+    "walk_node",
+)
+#: Columns every ``pois`` table has (see the module docstring); builders may add more.
+POI_CONTRACT_COLUMNS: tuple[str, ...] = (*POI_PLACE_COLUMNS, "access_m", "size", "source")
+#: Columns every ``buildings`` table has (see the module docstring); builders may add more.
+BUILDING_CONTRACT_COLUMNS: tuple[str, ...] = (
+    "building_id",
+    "x",
+    "y",
+    "footprint_m2",
+    "height_m",
+    "height_source",
+    "levels",
+    "floor_area_m2",
+    "use",
+    "zone",
+    "residents",
+    "geometry",
+)
+#: Columns every ``zones`` table has (see the module docstring); builders may add more.
+ZONE_CONTRACT_COLUMNS: tuple[str, ...] = (
+    "zone",
+    "name",
+    "kind",
+    "x",
+    "y",
+    "area_km2",
+    "population",
+    "jobs",
+    "schools",
+    "markets",
+    "pois",
+    "drive_node",
+    "geometry",
+)
+
 
 @dataclass(frozen=True, eq=False)
 class City:

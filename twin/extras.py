@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +27,10 @@ import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
 
-from twin.city import POI_CATEGORIES
-from twin.errors import ConfigError, SourceNotFoundError
+from twin.city import POI_CATEGORIES, POI_CONTRACT_COLUMNS
+from twin.errors import ConfigError
 from twin.graph import WALK_CAPACITY, WALK_JAM_DENSITY, WALK_SPEED, EdgeList
+from twin.tables import read_defaults_csv
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +46,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "max_access_m",
 )
 #: Columns of the POI table (twin/city.py), which :func:`add_extra_pois` returns.
-POI_COLUMNS: tuple[str, ...] = (
-    "poi_id",
-    "name",
-    "category",
-    "x",
-    "y",
-    "lon",
-    "lat",
-    "drive_node",
-    "walk_node",
-    "access_m",
-    "size",
-    "source",
-)
+POI_COLUMNS: tuple[str, ...] = POI_CONTRACT_COLUMNS
 
 
 def empty_pois() -> pd.DataFrame:
@@ -96,22 +83,13 @@ def load_extra_pois(path: str | Path | None = None) -> pd.DataFrame:
     SourceNotFoundError, ConfigError
         The file is missing, or a column or value is wrong.
     """
-    if path is None:
-        source = resources.files("twin") / "defaults" / "extra_pois.csv"
-        where = "twin/defaults/extra_pois.csv"
-    else:
-        source = Path(path)
-        where = str(source)
-        if not source.is_file():
-            raise SourceNotFoundError(
-                f"extra POI table {where} does not exist; pass a CSV with columns "
-                f"{','.join(EXTRA_COLUMNS)}"
-            )
-    with source.open("r", encoding="utf-8") as fh:
-        table = pd.read_csv(fh, comment="#", skipinitialspace=True)
-    missing = [c for c in EXTRA_COLUMNS if c not in table.columns]
-    if missing:
-        raise ConfigError(f"{where}: missing columns {missing}; expected {list(EXTRA_COLUMNS)}")
+    table, where = read_defaults_csv(
+        path,
+        default="extra_pois.csv",
+        what="extra POI table",
+        hint=f"; pass a CSV with columns {','.join(EXTRA_COLUMNS)}",
+        columns=EXTRA_COLUMNS,
+    )
     bad = table.loc[~table["category"].isin(POI_CATEGORIES), "category"].tolist()
     if bad:
         raise ConfigError(f"{where}: unknown categories {bad}; use one of {list(POI_CATEGORIES)}")

@@ -46,7 +46,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from twin.city import POI_CATEGORIES
+from twin.city import POI_CATEGORIES, POI_CONTRACT_COLUMNS
 from twin.errors import ConfigError
 from twin.network import Network
 
@@ -59,22 +59,7 @@ SIZE_TAGS: tuple[str, ...] = ("rooms", "beds", "capacity", "capacity:persons")
 #: The name tags that the rules' regexes and the deduplication look at.
 NAME_TAGS: tuple[str, ...] = ("name", "name:vi", "name:en")
 #: The columns of a POI table (twin/city.py), plus ``categories`` and ``osm_kind``.
-POI_COLUMNS: tuple[str, ...] = (
-    "poi_id",
-    "name",
-    "category",
-    "x",
-    "y",
-    "lon",
-    "lat",
-    "drive_node",
-    "walk_node",
-    "access_m",
-    "size",
-    "source",
-    "categories",
-    "osm_kind",
-)
+POI_COLUMNS: tuple[str, ...] = (*POI_CONTRACT_COLUMNS, "categories", "osm_kind")
 _RULE_COLUMNS = (
     "priority",
     "category",

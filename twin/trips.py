@@ -1,4 +1,4 @@
-"""Trips tables: the contract, reading a trips CSV, reachability and a summary.
+"""Trips tables: the contract, and reading and checking a trips CSV.
 
 The trips table
 ---------------
@@ -30,6 +30,9 @@ Columns ``origin, destination, depart`` and optionally ``vehicle_class`` and ``t
   unique integers.
 
 Every problem in a file is reported at once, by CSV line number (the header is line 1).
+
+Clock times (:mod:`twin.clock`), reachability (:mod:`twin.reachability`) and totals
+(:mod:`twin.trip_summary`) live in their own modules; their names are re-exported here.
 """
 
 from __future__ import annotations
@@ -37,8 +40,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,11 +47,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pacsv
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from twin.city import City
+from twin.clock import CLOCK_PATTERN, format_clock, parse_clock
 from twin.errors import SourceNotFoundError, TripsError
+from twin.reachability import ReachabilityReport, check_reachability, strong_components
+from twin.trip_summary import DemandSummary, demand_summary
 from twin.vehicles import load_vehicle_classes
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "format_clock",
     "parse_clock",
     "read_trips",
+    "strong_components",
     "validate_trips",
 ]
 
@@ -76,46 +79,10 @@ TRIP_COLUMNS: dict[str, str] = {
     "vehicle_class": "str",
 }
 _REQUIRED = ("origin", "destination", "depart")
-_CLOCK = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d(?:\.\d*)?))?$")
 _CLOCK_NAMED = r"^(?P<h>\d{1,3}):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d(?:\.\d*)?))?$"
 _INTEGER = r"^[+-]?\d{1,18}$"
 _DECIMAL = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$"
 _EXAMPLES = 5
-
-
-# -- clock times ---------------------------------------------------------------------------
-def parse_clock(value: float | int | str) -> float:
-    """Seconds after midnight from a number of seconds or ``"H:MM[:SS[.s]]"``.
-
-    Raises
-    ------
-    TripsError
-        The value is neither.
-    """
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        text = str(value).strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            match = _CLOCK.match(text)
-            seconds = float("nan")
-            if match:
-                h, m, s = match.groups()
-                seconds = int(h) * 3600.0 + int(m) * 60.0 + float(s or 0.0)
-    if not np.isfinite(seconds) or seconds < 0:
-        raise TripsError(
-            f"time {value!r} is not seconds after midnight (>= 0) or HH:MM[:SS]; "
-            "write it as 27000 or 07:30:00"
-        )
-    return seconds
-
-
-def format_clock(seconds: float) -> str:
-    """``"HH:MM:SS"`` of seconds after midnight (hours may pass 24)."""
-    s = int(np.floor(float(seconds)))
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _strings(text: pd.Series) -> pa.Array:
@@ -146,7 +113,7 @@ def _parse_clock_strings(text: pd.Series | pa.Array) -> np.ndarray:
     """Seconds for each string (numbers or clock times); NaN where unparsable."""
     array = text if isinstance(text, pa.Array) else _strings(pd.Series(text).astype(str))
     seconds = _floats(array)
-    clock = _matches(array, _CLOCK.pattern)
+    clock = _matches(array, CLOCK_PATTERN.pattern)
     if clock.any():
         parts = pc.extract_regex(array.filter(pa.array(clock)), _CLOCK_NAMED).flatten()
         h, m, sec = (
@@ -464,213 +431,3 @@ def read_trips(
     if len(trips) == 0:
         log.warning("%s holds no trips", path)
     return trips
-
-
-# -- reachability --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReachabilityReport:
-    """Which trips cannot reach their destination on the drive network.
-
-    Attributes
-    ----------
-    n_trips
-        Trips checked.
-    n_unreachable
-        Trips whose destination no path reaches from their origin.
-    unreachable
-        ``bool[n_trips]``, in the order of the trips table.
-    n_components
-        Strongly connected components of the drive network (1 for built cities).
-    largest_component_nodes
-        Nodes in the largest one.
-    examples
-        Up to a few unreachable trips: ``trip_id``, ``origin``, ``destination`` (positions)
-        and ``origin_node_id``, ``destination_node_id`` (the city's ids).
-    """
-
-    n_trips: int
-    n_unreachable: int
-    unreachable: np.ndarray = field(repr=False)
-    n_components: int
-    largest_component_nodes: int
-    examples: pd.DataFrame = field(repr=False)
-
-    @property
-    def ok(self) -> bool:
-        """Every trip can reach its destination."""
-        return self.n_unreachable == 0
-
-    def __str__(self) -> str:
-        head = (
-            f"{self.n_unreachable:,} of {self.n_trips:,} trips cannot reach their destination "
-            f"(the drive network has {self.n_components:,} strongly connected components; "
-            f"the largest holds {self.largest_component_nodes:,} nodes)"
-        )
-        if self.ok:
-            return head
-        rows = [
-            f"  trip {r.trip_id}: node {r.origin_node_id} -> node {r.destination_node_id}"
-            for r in self.examples.itertuples()
-        ]
-        return "\n".join([head, "for example:", *rows])
-
-
-def strong_components(city: City) -> tuple[int, np.ndarray]:
-    """Strongly connected components of the drive network: ``(count, label per node)``."""
-    net = city.drive
-    graph = csr_matrix(
-        (np.ones(net.n_edges, dtype=np.int8), net.indices, net.indptr),
-        shape=(net.n_nodes, net.n_nodes),
-    )
-    count, labels = connected_components(graph, directed=True, connection="strong")
-    return int(count), labels.astype(np.int64)
-
-
-def check_reachability(
-    city: City, trips: pd.DataFrame, *, max_examples: int = _EXAMPLES
-) -> ReachabilityReport:
-    """Count the trips whose destination cannot be reached from their origin.
-
-    Trips inside one strongly connected component are reachable; for the others the
-    condensation of the network (one node per component) is searched from each origin
-    component. Unreachable trips are reported, not raised: the caller decides whether to
-    drop them (``trips[~report.unreachable]``) or stop.
-    """
-    net = city.drive
-    origin = trips["origin"].to_numpy(dtype=np.int64)
-    destination = trips["destination"].to_numpy(dtype=np.int64)
-    outside = (np.minimum(origin, destination) < 0) | (
-        np.maximum(origin, destination) >= net.n_nodes
-    )
-    if outside.any():
-        raise TripsError(
-            f"{int(outside.sum())} trips name node positions outside 0..{net.n_nodes - 1} "
-            f"(rows {np.flatnonzero(outside)[:_EXAMPLES].tolist()}); check_reachability takes a "
-            "trips table of positions (read_trips or synthesise_trips), not node ids"
-        )
-    n_comp, labels = strong_components(city)
-    unreachable = np.zeros(len(trips), dtype=bool)
-    if n_comp > 1 and len(trips):
-        lo, ld = labels[origin], labels[destination]
-        cross = np.flatnonzero(lo != ld)
-        if len(cross):
-            tail_c, head_c = labels[net.tail], labels[net.indices]
-            between = tail_c != head_c
-            cond = csr_matrix(
-                (np.ones(int(between.sum()), dtype=np.int8), (tail_c[between], head_c[between])),
-                shape=(n_comp, n_comp),
-            )
-            sources, group = np.unique(lo[cross], return_inverse=True)
-            for g, comp in enumerate(sources):
-                reach = np.zeros(n_comp, dtype=bool)
-                reach[
-                    breadth_first_order(cond, int(comp), directed=True, return_predecessors=False)
-                ] = True
-                members = cross[group == g]
-                unreachable[members] = ~reach[ld[members]]
-    sizes = np.bincount(labels, minlength=n_comp) if len(labels) else np.zeros(1, dtype=int)
-    bad = np.flatnonzero(unreachable)[:max_examples]
-    examples = pd.DataFrame(
-        {
-            "trip_id": trips["trip_id"].to_numpy()[bad] if "trip_id" in trips else bad,
-            "origin": origin[bad],
-            "destination": destination[bad],
-            "origin_node_id": net.node_id[origin[bad]],
-            "destination_node_id": net.node_id[destination[bad]],
-        }
-    )
-    report = ReachabilityReport(
-        n_trips=len(trips),
-        n_unreachable=int(unreachable.sum()),
-        unreachable=unreachable,
-        n_components=n_comp,
-        largest_component_nodes=int(sizes.max()),
-        examples=examples,
-    )
-    if not report.ok:
-        log.warning("%s", report)
-    return report
-
-
-# -- summary -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DemandSummary:
-    """Totals of a trips table.
-
-    Attributes
-    ----------
-    total
-        Trips.
-    by_class
-        Trips per vehicle class (``Series``, classes in descending order).
-    by_hour
-        Trips per hour of departure (``Series`` indexed by hour 0, 1, …).
-    distinct_origins, distinct_destinations
-        Distinct origin and destination nodes.
-    first_departure, last_departure
-        Seconds after midnight (NaN for no trips).
-    """
-
-    total: int
-    by_class: pd.Series
-    by_hour: pd.Series
-    distinct_origins: int
-    distinct_destinations: int
-    first_departure: float
-    last_departure: float
-
-    def as_dict(self) -> dict:
-        """Plain data for JSON (hours and classes as string keys)."""
-        return {
-            "trips_total": self.total,
-            "by_class": {str(k): int(v) for k, v in self.by_class.items()},
-            "by_hour": {f"{int(h):02d}": int(v) for h, v in self.by_hour.items()},
-            "distinct_origins": self.distinct_origins,
-            "distinct_destinations": self.distinct_destinations,
-            "first_departure": self.first_departure,
-            "last_departure": self.last_departure,
-        }
-
-    def to_text(self) -> str:
-        """A short plain-text table for the command line and the README."""
-        out = [
-            f"trips: {self.total:,} ({self.distinct_origins:,} origins, "
-            f"{self.distinct_destinations:,} destinations)"
-        ]
-        for name, count in self.by_class.items():
-            share = count / self.total if self.total else 0.0
-            out.append(f"  {name:<10} {count:>10,}  {share:6.1%}")
-        if self.total:
-            peak = int(self.by_hour.idxmax())
-            out.append(
-                f"departures {format_clock(self.first_departure)}-"
-                f"{format_clock(self.last_departure)}, busiest hour {peak:02d}:00 "
-                f"({int(self.by_hour.max()):,} trips)"
-            )
-            width = max(1, int(self.by_hour.max()))
-            for hour, count in self.by_hour.items():
-                bar = "#" * round(40 * count / width)
-                out.append(f"  {int(hour):02d}h {int(count):>9,} {bar}")
-        return "\n".join(out)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
-def demand_summary(trips: pd.DataFrame) -> DemandSummary:
-    """Totals by vehicle class and by hour of departure of a trips table."""
-    depart = trips["depart"].to_numpy(dtype=np.float64)
-    hours = np.floor(depart / 3600.0).astype(np.int64)
-    n_hours = max(24, int(hours.max()) + 1) if len(hours) else 24
-    by_hour = pd.Series(np.bincount(hours, minlength=n_hours), index=np.arange(n_hours))
-    by_class = trips["vehicle_class"].astype(str).value_counts(sort=True)
-    by_class.index.name = "vehicle_class"
-    return DemandSummary(
-        total=len(trips),
-        by_class=by_class,
-        by_hour=by_hour.rename("trips"),
-        distinct_origins=int(trips["origin"].nunique()),
-        distinct_destinations=int(trips["destination"].nunique()),
-        first_departure=float(depart.min()) if len(depart) else float("nan"),
-        last_departure=float(depart.max()) if len(depart) else float("nan"),
-    )

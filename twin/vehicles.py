@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from twin.errors import ConfigError, SourceNotFoundError
+from twin.errors import ConfigError
+from twin.tables import read_defaults_csv
 
 COLUMNS = ("vehicle_class", "share", "pcu", "speed_factor", "co2_g_per_km")
 
@@ -26,19 +26,9 @@ def load_vehicle_classes(path: str | Path | None = None) -> pd.DataFrame:
     DataFrame with ``share`` (fraction of trips), ``pcu`` (passenger-car units),
     ``speed_factor`` (over the road's free-flow speed) and ``co2_g_per_km``.
     """
-    if path is None:
-        source = resources.files("twin") / "defaults" / "vehicles.csv"
-        where = "twin/defaults/vehicles.csv"
-    else:
-        source = Path(path)
-        where = str(source)
-        if not source.is_file():
-            raise SourceNotFoundError(f"vehicle class table {where} does not exist")
-    with source.open("r", encoding="utf-8") as fh:
-        table = pd.read_csv(fh, comment="#", skipinitialspace=True)
-    missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
-        raise ConfigError(f"{where}: missing columns {missing}; expected {list(COLUMNS)}")
+    table, where = read_defaults_csv(
+        path, default="vehicles.csv", what="vehicle class table", columns=COLUMNS
+    )
     table = table.set_index("vehicle_class")
     for column in ("pcu", "speed_factor"):
         bad = table.index[~(table[column] > 0)].tolist()

@@ -47,6 +47,7 @@ import pandas as pd
 import shapely
 from shapely.ops import linemerge
 
+from twin.city import ZONE_CONTRACT_COLUMNS
 from twin.network import Network
 from twin.population import Population
 
@@ -66,19 +67,7 @@ FLOOR_M2_PER_JOB = 25.0
 JOBS_PER_POINT = 5.0
 #: Columns of the zone table: the contract of twin/city.py, then the extras.
 ZONE_COLUMNS: tuple[str, ...] = (
-    "zone",
-    "name",
-    "kind",
-    "x",
-    "y",
-    "area_km2",
-    "population",
-    "jobs",
-    "schools",
-    "markets",
-    "pois",
-    "drive_node",
-    "geometry",
+    *ZONE_CONTRACT_COLUMNS,
     "osm_id",
     "pop_buildings",
     "pop_network",

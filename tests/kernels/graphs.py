@@ -106,6 +106,25 @@ def check_tree_to_source(g: Graph, source_cost: np.ndarray, pred: np.ndarray, so
             assert w >= 0 and steps <= g.n, f"pred chain from {v} does not reach a source"
 
 
+def check_path(
+    g: Graph, source: int, target: int, cost: float, path, *, exact: bool = True
+) -> None:
+    """``path`` (a :class:`kernels.Path`) runs ``source`` → ``target`` along edges of ``g``
+    whose weights add up to ``cost`` (``exact=False``: up to float rounding); empty when
+    ``cost`` is ``inf``."""
+    if not np.isfinite(cost):
+        assert len(path.nodes) == 0 and len(path.edges) == 0
+        return
+    assert path.nodes[0] == source and path.nodes[-1] == target
+    assert len(path.edges) == len(path.nodes) - 1
+    np.testing.assert_array_equal(g.tail[path.edges], path.nodes[:-1])
+    np.testing.assert_array_equal(g.indices[path.edges], path.nodes[1:])
+    if exact:
+        assert g.weights[path.edges].sum() == cost
+    else:
+        assert np.isclose(g.weights[path.edges].sum(), cost)
+
+
 def check_next_hops(g: Graph, target: int, cost: np.ndarray, next_edge: np.ndarray) -> None:
     """``next_edge`` leads every node to ``target`` along edges that realise ``cost``."""
     assert cost[target] == 0.0

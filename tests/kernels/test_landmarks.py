@@ -8,12 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kernels
+from kernels.astar_search import LandmarkWeightError
 from kernels.errors import KernelInputError
-from kernels.shortest_paths import LandmarkWeightError
 from tests.kernels.graphs import (
     EXACT_WEIGHTS,
     Graph,
     brute_force_costs,
+    check_path,
     graphs,
     on_both,
     use_backend,
@@ -36,17 +37,6 @@ ALL_GRAPHS = st.one_of(graphs(), dense_graphs())
 
 def _reversed(g: Graph) -> Graph:
     return Graph.from_edges(g.n, list(zip(g.indices, g.tail, g.weights, strict=True)))
-
-
-def _check_path(g: Graph, source: int, target: int, cost: float, path: kernels.Path) -> None:
-    if not np.isfinite(cost):
-        assert len(path.nodes) == 0 and len(path.edges) == 0
-        return
-    assert path.nodes[0] == source and path.nodes[-1] == target
-    assert len(path.edges) == len(path.nodes) - 1
-    np.testing.assert_array_equal(g.tail[path.edges], path.nodes[:-1])
-    np.testing.assert_array_equal(g.indices[path.edges], path.nodes[1:])
-    assert g.weights[path.edges].sum() == cost
 
 
 def _line(n: int, weight: float = 1.0) -> Graph:
@@ -111,7 +101,7 @@ def test_astar_with_landmarks_is_exact_on_both_backends(g, data):
             )
             for cost, path in results.values():
                 assert cost == expected[target]
-                _check_path(routed, source, target, cost, path)
+                check_path(routed, source, target, cost, path)
 
 
 @settings(max_examples=60, deadline=None)
@@ -129,7 +119,7 @@ def test_router_uses_its_landmarks_and_matches_free_function(g, data):
                 expected = brute_force_costs(g, s)[t]
                 cost, path = router.astar(g.weights, s, t, max_speed=np.inf)
                 assert cost == expected
-                _check_path(g, s, t, cost, path)
+                check_path(g, s, t, cost, path)
                 free, _ = kernels.astar(
                     g.indptr, g.indices, g.weights, s, t, x=x, y=x, max_speed=1.0, landmarks=lm
                 )
@@ -219,16 +209,16 @@ def test_in_place_lowering_below_tables_is_caught_by_the_compiled_search():
 
 def _record_landmarks(monkeypatch) -> list:
     """Record the tables each A* search runs with."""
-    from kernels import shortest_paths
+    from kernels import astar_search
 
     seen: list = []
-    run = shortest_paths._astar_run
+    run = astar_search._astar_run
 
     def spy(*args):
         seen.append(args[-1])
         return run(*args)
 
-    monkeypatch.setattr(shortest_paths, "_astar_run", spy)
+    monkeypatch.setattr(astar_search, "_astar_run", spy)
     return seen
 
 

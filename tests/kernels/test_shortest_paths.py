@@ -11,6 +11,7 @@ import kernels
 from tests.kernels.graphs import (
     Graph,
     brute_force_costs,
+    check_path,
     check_tree_to_source,
     graphs,
     on_both,
@@ -74,17 +75,6 @@ def _coordinates(g: Graph, data) -> tuple[np.ndarray, np.ndarray, Graph]:
     return x, y, Graph(g.indptr, g.indices, np.maximum(g.weights, length), g.tail)
 
 
-def _check_path(g: Graph, source: int, target: int, cost: float, path: kernels.Path) -> None:
-    if not np.isfinite(cost):
-        assert len(path.nodes) == 0 and len(path.edges) == 0
-        return
-    assert path.nodes[0] == source and path.nodes[-1] == target
-    assert len(path.edges) == len(path.nodes) - 1
-    np.testing.assert_array_equal(g.tail[path.edges], path.nodes[:-1])
-    np.testing.assert_array_equal(g.indices[path.edges], path.nodes[1:])
-    assert np.isclose(g.weights[path.edges].sum(), cost)
-
-
 @settings(max_examples=150, deadline=None)
 @given(g=graphs(), data=st.data())
 def test_astar_backends_agree(g, data):
@@ -97,7 +87,7 @@ def test_astar_backends_agree(g, data):
     )
     for cost, path in results.values():
         assert cost == pytest.approx(expected) or (np.isinf(cost) and np.isinf(expected))
-        _check_path(g, source, target, cost, path)
+        check_path(g, source, target, cost, path, exact=False)
 
 
 def test_astar_by_hand(backend):
@@ -164,7 +154,7 @@ def test_astar_with_consistent_speed_is_exact(g, data):
         kernels.astar, g.indptr, g.indices, g.weights, source, target, x=x, y=y, max_speed=speed
     ).values():
         assert cost == pytest.approx(expected) or (np.isinf(cost) and np.isinf(expected))
-        _check_path(g, source, target, cost, path)
+        check_path(g, source, target, cost, path, exact=False)
 
 
 def test_consistent_speed_by_hand():
@@ -191,7 +181,7 @@ def test_astar_without_straight_line_bound_is_exact(g, data):
         kernels.astar, g.indptr, g.indices, g.weights, source, target, x=x, y=x, max_speed=np.inf
     ).values():
         assert cost == expected
-        _check_path(g, source, target, cost, path)
+        check_path(g, source, target, cost, path, exact=False)
 
 
 def test_astar_repeated_calls_follow_new_weights(backend):

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kernels.traffic as kt
+from kernels._traffic_reference import ReferenceEngine
 from kernels.errors import KernelInputError
 
 compiled_module = importlib.import_module("kernels._traffic_cy")
@@ -180,7 +181,7 @@ def test_backends_agree_on_random_states(seed, n_nodes, n_edges, n_vehicles):
     results = []
     for module in (None, compiled_module):
         state = _random_case(seed, n_nodes, n_edges, n_vehicles)
-        engine = kt._Reference(state) if module is None else module.Engine(state)
+        engine = ReferenceEngine(state) if module is None else module.Engine(state)
         for t_end in (7.0, 100.0, 333.0, 2000.0):
             engine.advance(t_end, np.zeros(0, dtype=np.int64))
             if t_end == 100.0:

@@ -12,18 +12,10 @@ import pytest
 
 import sim.outputs
 from sim.outputs import RunDirError, read_run, write_run
-from sim.run import RunResult, run_day
+from sim.run import TRAFFIC_KPIS, TRIP_COLUMNS, RunResult, run_day
 from tests.sim.test_run import grid_trips, traffic_engine  # noqa: F401  (fixture)
 
-KPI_KEYS = {
-    "trips_total",
-    "trips_completed",
-    "trips_unfinished",
-    "vehicle_km",
-    "vehicle_hours",
-    "mean_speed_kmh",
-    "total_delay_h",
-}
+KPI_KEYS = set(TRAFFIC_KPIS)
 
 
 @pytest.fixture
@@ -45,17 +37,7 @@ def result(grid, traffic_engine):  # noqa: F811
 def test_trips_parquet_has_exactly_the_contract_columns_and_types(result, tmp_path):
     run_dir = write_run(result, tmp_path / "run")
     schema = pq.read_schema(run_dir / "trips.parquet")
-    assert schema.names == [
-        "trip_id",
-        "origin",
-        "destination",
-        "depart",
-        "arrive",
-        "travel_time",
-        "distance",
-        "delay",
-        "vehicle_class",
-    ]
+    assert schema.names == list(TRIP_COLUMNS)
     types = {name: str(schema.field(name).type) for name in schema.names}
     assert types["origin"] == types["destination"] == "int64"
     for name in ("depart", "arrive", "travel_time", "distance", "delay"):

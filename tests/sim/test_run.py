@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.roads import FreeFlowRoads
-from sim.run import STREAMS, TRIP_COLUMNS, RunError, RunResult, run_day
+from sim.run import STREAMS, TRAFFIC_KPIS, TRIP_COLUMNS, RunError, RunResult, run_day
 from twin.errors import TripsError, TwinError
 
 
@@ -158,6 +158,32 @@ def test_given_trips_seed_drives_the_engine(grid, traffic_engine):
     assert not np.allclose(a.trips["arrive"], c.trips["arrive"])
 
 
+def test_output_contract_is_the_one_issue_4_states():
+    """The one place the contract is written out; other tests use the constants."""
+    trips_parquet = [
+        "trip_id",
+        "origin",
+        "destination",
+        "depart",
+        "arrive",
+        "travel_time",
+        "distance",
+        "delay",
+        "vehicle_class",
+    ]
+    assert tuple(trips_parquet) == TRIP_COLUMNS
+    kpis_json = [
+        "trips_total",
+        "trips_completed",
+        "trips_unfinished",
+        "vehicle_km",
+        "vehicle_hours",
+        "mean_speed_kmh",
+        "total_delay_h",
+    ]
+    assert set(kpis_json) == set(TRAFFIC_KPIS)
+
+
 def test_result_has_contract_columns_and_node_ids(grid, traffic_engine):
     trips = grid_trips(grid)
     result = _run(grid, trips, seed=1)
@@ -175,15 +201,7 @@ def test_result_has_contract_columns_and_node_ids(grid, traffic_engine):
     np.testing.assert_allclose(
         result.trips["travel_time"], result.trips["arrive"] - result.trips["depart"]
     )
-    for key in (
-        "trips_total",
-        "trips_completed",
-        "trips_unfinished",
-        "vehicle_km",
-        "vehicle_hours",
-        "mean_speed_kmh",
-        "total_delay_h",
-    ):
+    for key in TRAFFIC_KPIS:
         assert key in result.kpis
     assert result.kpis["trips_total"] == len(trips)
     assert result.kpis["trips_completed"] + result.kpis["trips_unfinished"] == len(trips)

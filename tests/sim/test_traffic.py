@@ -12,6 +12,7 @@ import simpy
 
 import kernels.traffic as kt
 from sim.roads import Journey
+from sim.run import TRIP_COLUMNS
 from sim.traffic import Traffic, UnroutableError
 from twin.errors import ConfigError, TripsError, TwinError
 from twin.synthetic import grid_network
@@ -41,17 +42,7 @@ def test_records_and_kpis_are_consistent():
     traffic = run(net, trips, until=5400)
     table = traffic.trips_table()
     kpis = traffic.kpis()
-    assert list(table.columns[:9]) == [
-        "trip_id",
-        "origin",
-        "destination",
-        "depart",
-        "arrive",
-        "travel_time",
-        "distance",
-        "delay",
-        "vehicle_class",
-    ]
+    assert list(table.columns[:9]) == list(TRIP_COLUMNS)
     assert sorted(table["trip_id"]) == sorted(trips["trip_id"])
     assert kpis["trips_total"] == 1500
     assert kpis["trips_completed"] == (table["status"] == "arrived").sum() == 1500

@@ -18,7 +18,7 @@ from twin.buildings import (
     parse_height,
     parse_levels,
 )
-from twin.city import BUILDING_USES
+from twin.city import BUILDING_CONTRACT_COLUMNS, BUILDING_USES
 
 
 @pytest.mark.parametrize(
@@ -120,20 +120,7 @@ def test_building_uses_follow_tags_pois_and_land_use():
 def test_fixture_city_buildings(mini):  # noqa: F811
     features, _, _ = mini
     b = features.buildings
-    for column in (
-        "building_id",
-        "x",
-        "y",
-        "footprint_m2",
-        "height_m",
-        "height_source",
-        "levels",
-        "floor_area_m2",
-        "use",
-        "zone",
-        "residents",
-        "geometry",
-    ):
+    for column in BUILDING_CONTRACT_COLUMNS:
         assert column in b.columns
     assert b["building_id"].str.match(r"^(way|relation)/\d+$").all()
     assert set(b["use"]) <= set(BUILDING_USES)

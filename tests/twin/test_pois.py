@@ -12,7 +12,7 @@ import pyproj
 import pytest
 import shapely
 
-from twin.city import POI_CATEGORIES
+from twin.city import POI_CATEGORIES, POI_CONTRACT_COLUMNS
 from twin.errors import ConfigError
 from twin.features import city_features
 from twin.pois import (
@@ -368,20 +368,7 @@ def test_fixture_city_pois_are_classified(mini):
 def test_fixture_city_pois_have_stable_ids_and_the_contract_columns(mini):
     features, _, _ = mini
     pois = features.pois
-    for column in (
-        "poi_id",
-        "name",
-        "category",
-        "x",
-        "y",
-        "lon",
-        "lat",
-        "drive_node",
-        "walk_node",
-        "access_m",
-        "size",
-        "source",
-    ):
+    for column in POI_CONTRACT_COLUMNS:
         assert column in pois.columns
     assert pois["poi_id"].is_unique
     assert pois["poi_id"].str.match(r"^(node|way|relation)/\d+$").all()

@@ -7,6 +7,7 @@ import pytest
 import shapely
 
 from tests.twin.test_pois import CRS, X0, Y0, mini, mini_city, no_extras  # noqa: F401
+from twin.city import ZONE_CONTRACT_COLUMNS
 from twin.features import city_features
 from twin.synthetic import grid_network
 from twin.zones import (
@@ -18,27 +19,11 @@ from twin.zones import (
     zone_kind,
 )
 
-ZONE_COLUMNS = (
-    "zone",
-    "name",
-    "kind",
-    "x",
-    "y",
-    "area_km2",
-    "population",
-    "jobs",
-    "schools",
-    "markets",
-    "pois",
-    "drive_node",
-    "geometry",
-)
-
 
 def test_admin_zones_of_the_fixture_city(mini):  # noqa: F811
     features, drive, _ = mini
     zones = features.zones
-    for column in ZONE_COLUMNS:
+    for column in ZONE_CONTRACT_COLUMNS:
         assert column in zones.columns
     assert zones["name"].tolist() == ["Phường Tây", "Xã Đông"]  # admin_level 8, not the province
     assert zones["kind"].tolist() == ["ward", "commune"]

@@ -34,11 +34,17 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def add_city_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments ``twin coverage`` and ``twin site`` share: city, congestion, unit type."""
+def add_city_argument(parser: argparse.ArgumentParser) -> None:
+    """``--city CITY.twin``, the city bundle a command reads (``twin run``, ``twin coverage``,
+    ``twin site``); :func:`load_city` turns it into a city."""
     parser.add_argument(
         "--city", type=Path, metavar="CITY.twin", help="a city bundle (default: Huế)"
     )
+
+
+def add_city_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments ``twin coverage`` and ``twin site`` share: city, congestion, unit type."""
+    add_city_argument(parser)
     parser.add_argument(
         "--run",
         type=Path,

@@ -7,6 +7,8 @@ import math
 import sys
 from pathlib import Path
 
+from twin.commands.coverage import add_city_argument
+from twin.commands.coverage import load_city as _load_city  # a module name tests can patch
 from twin.errors import TwinError
 
 _DAY = 86_400.0
@@ -47,9 +49,7 @@ def add_parser(subparsers) -> None:
         "incidents.parquet, kpis.json and manifest.json to RUN_DIR. Times are seconds after "
         "midnight in the outputs.",
     )
-    parser.add_argument(
-        "--city", type=Path, metavar="CITY.twin", help="a city bundle (default: Huế)"
-    )
+    add_city_argument(parser)
     parser.add_argument(
         "--trips",
         type=Path,
@@ -76,6 +76,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from sim.outputs import check_run_dir, write_run
     from sim.run import run_day
+    from twin.osm import file_sha256
 
     start = parse_clock(args.start, option="--start")
     end = parse_clock(args.end, option="--end")
@@ -111,31 +112,11 @@ def run(args: argparse.Namespace) -> int:
             bar.close()
     if args.city is not None:
         result.manifest["city"]["bundle"] = str(args.city)
-        result.manifest["city"]["bundle_sha256"] = _sha256(args.city)
+        result.manifest["city"]["bundle_sha256"] = file_sha256(args.city)
     out = write_run(result, args.output, force=args.force)
     print(format_summary(result.kpis, city_name=city.name, start=start, end=end))
     print(f"wrote {out}")
     return 0
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _load_city(path: Path | None):
-    if path is None:
-        from twin.build import default_city
-
-        return default_city()
-    from twin.bundle import load_city
-
-    return load_city(path)
 
 
 class _ClockBar:

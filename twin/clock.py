@@ -1,0 +1,52 @@
+"""Clock times: seconds after midnight from and to ``H:MM[:SS[.s]]`` text.
+
+Used by the trips reader (:mod:`twin.trips`) and the demand parameters
+(:mod:`twin.demand_params`). Hours may pass 24 for a day that runs on past midnight.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from twin.errors import TripsError
+
+__all__ = ["CLOCK_PATTERN", "format_clock", "parse_clock"]
+
+#: ``H:MM``, ``HH:MM:SS`` or ``HH:MM:SS.s`` (groups: hours, minutes, seconds or ``None``).
+CLOCK_PATTERN = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d(?:\.\d*)?))?$")
+
+
+def parse_clock(value: float | int | str) -> float:
+    """Seconds after midnight from a number of seconds or ``"H:MM[:SS[.s]]"``.
+
+    Raises
+    ------
+    TripsError
+        The value is neither.
+    """
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        try:
+            seconds = float(text)
+        except ValueError:
+            match = CLOCK_PATTERN.match(text)
+            seconds = float("nan")
+            if match:
+                h, m, s = match.groups()
+                seconds = int(h) * 3600.0 + int(m) * 60.0 + float(s or 0.0)
+    if not np.isfinite(seconds) or seconds < 0:
+        raise TripsError(
+            f"time {value!r} is not seconds after midnight (>= 0) or HH:MM[:SS]; "
+            "write it as 27000 or 07:30:00"
+        )
+    return seconds
+
+
+def format_clock(seconds: float) -> str:
+    """``"HH:MM:SS"`` of seconds after midnight (hours may pass 24)."""
+    s = int(np.floor(float(seconds)))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
