@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up a fresh machine and run the whole test suite: lint, then the tests with the compiled
-# kernels, then the kernel and simulation tests again on the pure-Python reference backend.
+# kernels, then the same suite again on the pure-Python reference kernels.
 # Extra arguments go to the first pytest run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,4 @@ bash scripts/setup.sh test
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/python -m pytest "$@"
-TWIN_KERNELS=python .venv/bin/python -m pytest -q -m "not slow and not hue" tests/kernels tests/sim
+TWIN_KERNELS=python .venv/bin/python -m pytest -q
