@@ -79,6 +79,12 @@ class Workspace:
         self.order = np.empty(shape, dtype=np.int64)
         self.potential = np.empty(shape, dtype=np.float64)
 
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to give back: see :func:`lend`."""
+
     @property
     def nbytes(self) -> int:
         """Memory held, in bytes."""
@@ -109,34 +115,30 @@ def give_back(workspace: Workspace) -> None:
 
 
 class _Loan:
-    """Context manager of :func:`lend`: the workspace on entry, given back on exit if borrowed.
+    """What :func:`lend` returns for a pooled workspace: it on entry, given back on exit."""
 
-    A small class rather than ``contextlib.contextmanager``: A* calls it once per query, so
-    its few hundred nanoseconds of overhead matter.
-    """
+    __slots__ = ("_workspace",)
 
-    __slots__ = ("_borrowed", "_workspace")
-
-    def __init__(self, workspace: Workspace | None, n: int, threads: int) -> None:
-        self._borrowed = workspace is None
-        self._workspace = borrow(n, threads) if workspace is None else workspace
+    def __init__(self, n: int, threads: int) -> None:
+        self._workspace = borrow(n, threads)
 
     def __enter__(self) -> Workspace:
         return self._workspace
 
     def __exit__(self, *exc: object) -> None:
-        if self._borrowed:
-            give_back(self._workspace)
+        give_back(self._workspace)
 
 
-def lend(workspace: Workspace | None, n: int, threads: int = 1) -> _Loan:
+def lend(workspace: Workspace | None, n: int, threads: int = 1) -> Workspace | _Loan:
     """``with lend(ws, n, threads) as ws:`` — the caller's workspace, or one from the pool.
 
-    A caller-owned ``workspace`` (a :class:`kernels.Router`'s) is used as is; with ``None``
-    one for ``n`` nodes and ``threads`` threads is borrowed (:func:`borrow`) and given back
-    when the block ends, even when it raises.
+    A caller-owned ``workspace`` (a :class:`kernels.Router`'s) is its own context manager
+    and is used as is; with ``None`` one for ``n`` nodes and ``threads`` threads is borrowed
+    (:func:`borrow`) and given back when the block ends, even when it raises. Small
+    classes rather than ``contextlib.contextmanager``: A* calls this once per query, where
+    a few hundred nanoseconds show.
     """
-    return _Loan(workspace, n, threads)
+    return workspace if workspace is not None else _Loan(n, threads)
 
 
 def threads_for(searches: int, n: int, m: int, available: int) -> int:
