@@ -16,6 +16,7 @@ __all__ = [
     "KernelInputError",
     "OSMReadError",
     "OfflineError",
+    "RoadNotFoundError",
     "SourceNotFoundError",
     "TripsError",
     "TwinError",
@@ -52,3 +53,7 @@ class ConfigError(TwinError, ValueError):
 
 class TripsError(TwinError, ValueError):
     """Trips (synthesised or read from CSV) are malformed or do not fit the city."""
+
+
+class RoadNotFoundError(TwinError, LookupError):
+    """A road named by a user (closure, scenario) is not in the network."""

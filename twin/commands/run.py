@@ -63,6 +63,14 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiplier on synthesised demand (default 1)"
     )
+    parser.add_argument(
+        "--close",
+        action="append",
+        default=[],
+        metavar="ROAD[@HH:MM]",
+        help="close a road (OSM name such as 'Cầu Trường Tiền', or OSM way id) from the "
+        "given time, or from the start; repeat for several roads",
+    )
     parser.add_argument("--no-tourists", action="store_true", help="leave tourists out")
     parser.add_argument("--no-emergency", action="store_true", help="leave emergency response out")
     parser.add_argument("--force", action="store_true", help="replace RUN_DIR if not empty")
@@ -93,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
 
         trips = read_trips(args.trips, city, start=start, end=end)
 
+    closures = [_closure(city, text, start) for text in args.close]
+
     bar = None if args.no_progress else _progress_bar(start, end)
     try:
         result = run_day(
@@ -104,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
             scale=args.scale,
             tourists=not args.no_tourists,
             emergency=not args.no_emergency,
+            closures=closures,
             progress=bar.update_clock if bar is not None else None,
             trips_source=str(args.trips) if args.trips is not None else None,
         )
@@ -117,6 +128,15 @@ def run(args: argparse.Namespace) -> int:
     print(format_summary(result.kpis, city_name=city.name, start=start, end=end))
     print(f"wrote {out}")
     return 0
+
+
+def _closure(city, text: str, start: float) -> tuple:
+    """``"ROAD@HH:MM"`` (or ``"ROAD"``: from the start) → ``(edges, at)`` for ``run_day``."""
+    from twin.road_lookup import find_road
+
+    road, _, at = text.rpartition("@") if "@" in text else (text, "", "")
+    edges = find_road(city.drive, road)
+    return edges, parse_clock(at, option=f"--close {text!r}") if at else start
 
 
 class _ClockBar:
