@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from twin.errors import TripsError
+from twin.errors import TripsError, TwinError
 
 __all__ = ["CLOCK_PATTERN", "format_clock", "parse_clock"]
 
@@ -18,13 +18,24 @@ __all__ = ["CLOCK_PATTERN", "format_clock", "parse_clock"]
 CLOCK_PATTERN = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d(?:\.\d*)?))?$")
 
 
-def parse_clock(value: float | int | str) -> float:
+def parse_clock(
+    value: float | int | str, *, what: str = "time", error: type[TwinError] = TripsError
+) -> float:
     """Seconds after midnight from a number of seconds or ``"H:MM[:SS[.s]]"``.
+
+    Parameters
+    ----------
+    value
+        Seconds, or clock text.
+    what
+        How the message names the value (``"time"``, ``"--start"``…).
+    error
+        The error class to raise.
 
     Raises
     ------
     TripsError
-        The value is neither.
+        (or ``error``) The value is neither.
     """
     if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
         seconds = float(value)
@@ -39,9 +50,9 @@ def parse_clock(value: float | int | str) -> float:
                 h, m, s = match.groups()
                 seconds = int(h) * 3600.0 + int(m) * 60.0 + float(s or 0.0)
     if not np.isfinite(seconds) or seconds < 0:
-        raise TripsError(
-            f"time {value!r} is not seconds after midnight (>= 0) or HH:MM[:SS]; "
-            "write it as 27000 or 07:30:00"
+        raise error(
+            f"{what} {value!r} is not a time: give seconds after midnight (>= 0) or "
+            "HH:MM[:SS], e.g. 27000 or 07:30:00"
         )
     return seconds
 

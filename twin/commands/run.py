@@ -19,23 +19,12 @@ class WindowError(TwinError, ValueError):
 
 
 def parse_clock(text: str, *, option: str) -> float:
-    """``"06:00"``, ``"06:00:30"``, ``"24:00"`` or plain seconds → seconds after midnight."""
-    value = text.strip()
-    try:
-        if ":" in value:
-            parts = [float(p) for p in value.split(":")]
-            if len(parts) > 3 or any(p < 0 for p in parts) or any(p >= 60 for p in parts[1:]):
-                raise ValueError(value)
-            parts += [0.0] * (3 - len(parts))
-            seconds = parts[0] * 3600 + parts[1] * 60 + parts[2]
-        else:
-            seconds = float(value)
-    except ValueError:
-        raise WindowError(
-            f"{option} {text!r} is not a time; give HH:MM, HH:MM:SS or seconds after "
-            "midnight (e.g. 06:30)"
-        ) from None
-    if not math.isfinite(seconds) or not 0 <= seconds <= 2 * _DAY:
+    """``"06:00"``, ``"06:00:30"``, ``"24:00"`` or plain seconds → seconds after midnight,
+    within the 48 hours a run may span."""
+    from twin.clock import parse_clock as clock_seconds
+
+    seconds = clock_seconds(text, what=option, error=WindowError)
+    if seconds > 2 * _DAY:
         raise WindowError(f"{option} {text!r} is outside 00:00..48:00; give a time of day")
     return seconds
 
