@@ -23,7 +23,7 @@ import simpy
 
 from kernels import Router
 from sim.incidents import EmergencyParams, residents_by_node
-from sim.roads import Journey
+from sim.roads import FreeFlowRoads
 from twin.city import City
 from twin.errors import ConfigError
 from twin.network import Network
@@ -346,7 +346,7 @@ def _check_minutes(minutes: float) -> None:
 
 
 # -- a Roads that replays recorded congestion --------------------------------------------------
-class HourlyRoads:
+class HourlyRoads(FreeFlowRoads):
     """Roads whose link times follow a recorded day hour by hour (no vehicles simulated).
 
     Each vehicle takes the fastest path by the times of the hour it departs in and keeps
@@ -370,23 +370,9 @@ class HourlyRoads:
                 f"hourly link times have shape {hourly_times.shape}; expected "
                 f"(24, {network.n_edges})"
             )
-        self.env = env
-        self.network = network
+        super().__init__(env, network)
         self.hourly_times = hourly_times
-        self.graph = RoadGraph(network)
 
     def link_times(self, vehicle_class: str = "emergency") -> np.ndarray:
+        """The recorded times of the current hour (the same for every class), seconds."""
         return self.hourly_times[int(self.env.now // 3600) % 24]
-
-    def drive(
-        self, origin: int, destination: int, *, vehicle_class: str = "emergency"
-    ) -> simpy.Event:
-        return self.env.process(self._drive(origin, destination, vehicle_class))
-
-    def _drive(self, origin: int, destination: int, vehicle_class: str):
-        cost = self.graph.times_from(self.link_times(vehicle_class), [origin])[0]
-        if not np.isfinite(cost[destination]):
-            raise ConfigError(f"node {destination} cannot be reached from node {origin}")
-        depart = self.env.now
-        yield self.env.timeout(float(cost[destination]))
-        return Journey(origin, destination, depart, self.env.now, float("nan"), vehicle_class)

@@ -15,7 +15,12 @@ import numpy as np
 import simpy
 
 from kernels import dijkstra
+from twin.errors import TwinError
 from twin.network import Network
+
+
+class UnreachableError(TwinError, ValueError):
+    """A vehicle was sent to a node that cannot be reached from where it starts."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,10 @@ class FreeFlowRoads:
         times = self.link_times(vehicle_class)
         cost, pred = dijkstra(net.indptr, net.indices, times, origin)
         if not np.isfinite(cost[destination]):
-            raise ValueError(f"node {destination} cannot be reached from node {origin}")
+            raise UnreachableError(
+                f"node {destination} cannot be reached from node {origin} on the drive "
+                "network; send vehicles between nodes of one strongly connected part"
+            )
         distance = _path_length(net, pred, origin, destination)
         depart = self.env.now
         yield self.env.timeout(float(cost[destination]))
