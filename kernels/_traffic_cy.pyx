@@ -7,7 +7,7 @@ event loop with the GIL released. It mirrors ``kernels._traffic_reference.Refere
 statement for statement, so both backends give identical results. Inputs arrive validated.
 """
 
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint32_t
 
 cdef enum:
     PENDING = 0
@@ -92,7 +92,7 @@ cdef class Engine:
     cdef HeapEntry[::1] heap
     cdef const double[:, ::1] free_flow
     cdef const double[::1] class_pcu
-    cdef const uint8_t[::1] closed
+    cdef const uint32_t[::1] closed
     cdef int64_t[::1] s_head, s_tail, w_next, order, counts, row_active
     cdef int8_t[::1] item_state, v_state
     cdef double[::1] clock, block_t
@@ -320,7 +320,7 @@ cdef class Engine:
             self.after_exit(e, t)
             return
         f = self.next_edge[self.veh[v].row, h]
-        if f < 0 or self.closed[f]:
+        if f < 0 or (self.closed[f] >> self.veh[v].cls) & 1:
             self.leave(v, e, t)
             self.finish(v, t, STRANDED)
             self.after_exit(e, t)
@@ -335,7 +335,8 @@ cdef class Engine:
     cdef void process_source(self, int64_t o, double t) noexcept nogil:
         cdef int64_t v = self.s_head[o]
         cdef int64_t f = self.next_edge[self.veh[v].row, o]
-        if f >= 0 and not self.closed[f] and self.must_wait(
+        cdef bint shut = f < 0 or (self.closed[f] >> self.veh[v].cls) & 1
+        if not shut and self.must_wait(
             f, self.m + o, self.class_pcu[self.veh[v].cls], t
         ):
             self.block(f, self.m + o)
@@ -346,7 +347,7 @@ cdef class Engine:
             self.s_tail[o] = -1
         self.veh[v].next = -1
         self.counts[C_WAITING] -= 1
-        if f < 0 or self.closed[f]:
+        if shut:
             self.v_state[v] = UNROUTABLE
             self.counts[C_UNROUTABLE] += 1
             self.row_active[self.veh[v].row] -= 1
@@ -367,7 +368,7 @@ cdef class Engine:
             self.finish(v, t, ARRIVED)
             return
         f = self.next_edge[self.veh[v].row, h]
-        if f < 0 or self.closed[f]:
+        if f < 0 or (self.closed[f] >> self.veh[v].cls) & 1:
             self.finish(v, t, STRANDED)
             return
         self.enter(v, f, t)
@@ -386,7 +387,7 @@ cdef class Engine:
             return
         if self.veh[v].cls == self.emergency_class:
             f = self.next_edge[self.veh[v].row, o]
-            if f < 0 or self.closed[f]:
+            if f < 0 or (self.closed[f] >> self.veh[v].cls) & 1:
                 self.v_state[v] = UNROUTABLE
                 self.counts[C_UNROUTABLE] += 1
                 self.row_active[self.veh[v].row] -= 1

@@ -244,7 +244,7 @@ class ReferenceEngine:
             self.after_exit(e, t)
             return
         f = int(s.next_edge[s.v_row[v], h])
-        if f < 0 or s.closed[f]:
+        if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
             self.leave(v, e, t)
             self.finish(v, t, STRANDED)
             self.after_exit(e, t)
@@ -261,7 +261,8 @@ class ReferenceEngine:
         v = int(s.s_head[o])
         f = int(s.next_edge[s.v_row[v], o])
         pcu = s.class_pcu[s.v_class[v]]
-        if f >= 0 and not s.closed[f] and self.must_wait(f, self.m + o, pcu, t):
+        shut = f < 0 or bool((s.closed[f] >> s.v_class[v]) & 1)
+        if not shut and self.must_wait(f, self.m + o, pcu, t):
             self.block(f, self.m + o)
             return
         s.block_t[self.m + o] = -1.0
@@ -270,7 +271,7 @@ class ReferenceEngine:
             s.s_tail[o] = -1
         s.v_next[v] = -1
         s.counts[C_WAITING] -= 1
-        if f < 0 or s.closed[f]:
+        if shut:
             s.v_state[v] = UNROUTABLE
             s.counts[C_UNROUTABLE] += 1
             s.row_active[s.v_row[v]] -= 1
@@ -291,7 +292,7 @@ class ReferenceEngine:
             self.finish(v, t, ARRIVED)
             return
         f = int(s.next_edge[s.v_row[v], h])
-        if f < 0 or s.closed[f]:
+        if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
             self.finish(v, t, STRANDED)
             return
         self.enter(v, f, t)
@@ -310,7 +311,7 @@ class ReferenceEngine:
             return
         if s.v_class[v] == s.emergency_class:
             f = int(s.next_edge[s.v_row[v], o])
-            if f < 0 or s.closed[f]:
+            if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
                 s.v_state[v] = UNROUTABLE
                 s.counts[C_UNROUTABLE] += 1
                 s.row_active[s.v_row[v]] -= 1

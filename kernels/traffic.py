@@ -75,6 +75,7 @@ from kernels.errors import KernelInputError
 # The state and its constants live in kernels.traffic_state; they stay importable from
 # here (``kernels.traffic.C_ARRIVED``, ``kernels.traffic.LinkQueueState`` …).
 from kernels.traffic_state import (  # noqa: F401
+    ALL_CLASSES,
     ARRIVED,
     BLOCKED,
     C_ARRIVED,

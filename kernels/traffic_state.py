@@ -14,7 +14,9 @@ import numpy as np
 from kernels.errors import KernelInputError
 
 __all__ = [
+    "ALL_CLASSES",
     "ARRIVED",
+    "MAX_CLASSES",
     "ON_NETWORK",
     "PENDING",
     "STRANDED",
@@ -23,6 +25,10 @@ __all__ = [
     "LinkQueueState",
 ]
 
+#: Most vehicle classes a run may have (``LinkQueueState.closed`` is a bit mask per link).
+MAX_CLASSES = 32
+#: A ``closed`` mask that shuts a link to every class.
+ALL_CLASSES = np.uint32(0xFFFFFFFF)
 # Vehicle states (``LinkQueueState.v_state``).
 PENDING, WAITING, ON_NETWORK, ARRIVED, UNROUTABLE, STRANDED = 0, 1, 2, 3, 4, 5
 # Heap item states (``LinkQueueState.item_state``).
@@ -179,7 +185,12 @@ class LinkQueueState:
         if m and not (storage > 0).all():
             raise KernelInputError("storage must be > 0 PCU on every link")
         self.emergency_class = int(emergency_class)
-        self.closed = np.zeros(m, dtype=np.uint8)
+        if len(self.class_pcu) > MAX_CLASSES:
+            raise KernelInputError(
+                f"{len(self.class_pcu)} vehicle classes; the engine supports at most {MAX_CLASSES}"
+            )
+        #: ``uint32[m]``: bit ``c`` set = the link is closed to vehicle class ``c``.
+        self.closed = np.zeros(m, dtype=np.uint32)
         # links
         self.link_hot = np.zeros(m, dtype=LINK_HOT)
         self.link_cold = np.zeros(m, dtype=LINK_COLD)

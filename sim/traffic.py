@@ -332,9 +332,10 @@ class Traffic:
         cache = self._link_time_cache
         if cache is None or cache[0] != self.now:
             delay = kt.queued_pcu(self.state, self.now) * self.state.headway
-            delay[self.state.closed.astype(bool)] = np.inf
             self._link_time_cache = cache = (self.now, delay)
-        return self._free_flow[c] + cache[1]
+        times = self._free_flow[c] + cache[1]
+        times[(self.state.closed >> np.uint32(c)) & 1 == 1] = np.inf
+        return times
 
     def drive(self, origin: int, destination: int, *, vehicle_class: str = "car") -> simpy.Event:
         """Inject one vehicle now; the event succeeds at its arrival with a Journey.
@@ -421,7 +422,7 @@ class Traffic:
         self._close(edges)
 
     def _close(self, edges: np.ndarray) -> None:
-        self.state.closed[edges] = 1
+        self.state.closed[edges] = kt.ALL_CLASSES
         self._link_time_cache = None
         self._refresh(self.now, force=True)
 
