@@ -17,7 +17,7 @@ in the same run, and their ratios:
 - isochrones of 5, 10 and 15 minutes from every hospital;
 - next-hop trees for 1,000 targets (what the traffic engine refreshes).
 
-The network comes from ``twin.build.default_city()`` when that exists; otherwise it is
+The network comes from ``twin.build.pipeline.default_city()`` when that exists; otherwise it is
 built here from the Huế extract with pyosmium + osmnx (zones then are a 1 km grid and
 hospitals are read from the extract's ``amenity=hospital`` tags).
 """
@@ -60,14 +60,14 @@ class BenchCity:
 
 def _from_twin() -> BenchCity | None:
     try:
-        from twin.build import default_city
+        from twin.build.pipeline import default_city
     except ImportError:
         return None
     city = default_city()
     net = city.drive
     hospitals = city.pois_of("hospital")["drive_node"].to_numpy(dtype=np.int64)
     return BenchCity(
-        source="twin.build.default_city()",
+        source="twin.build.pipeline.default_city()",
         indptr=net.indptr,
         indices=net.indices,
         weights=np.ascontiguousarray(net.free_flow_time, dtype=np.float64),
@@ -109,7 +109,7 @@ def _from_osm(cache: Path) -> BenchCity:
     import osmnx as ox
     from pyproj import Transformer
 
-    from twin.osm import read_highways, write_network_xml
+    from twin.build.osm import read_highways, write_network_xml
 
     with tempfile.TemporaryDirectory() as tmp:
         xml, _ = write_network_xml(read_highways(path), "drive", Path(tmp) / "drive.osm")

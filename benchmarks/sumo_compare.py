@@ -7,7 +7,7 @@ Run on purpose (not collected by pytest)::
 
 It loads a city (the default Huế bundle, ``--city X.twin`` or ``--grid N`` for a synthetic
 N × N grid), draws a sample of trips in the window (the city's synthesised demand when
-``twin.demand`` is available, ``--trips-csv`` for your own), runs our engine on them, exports
+``twin.demand.model`` is available, ``--trips-csv`` for your own), runs our engine on them, exports
 the same drive network and trips to SUMO, runs ``sumo --mesosim`` and prints both wall
 times, both mean travel times and their ratios.
 
@@ -92,16 +92,16 @@ def load_bench_city(city: str | None, grid: int | None):
 
         return grid_city(grid, grid, population=grid * grid * 400.0)
     if city:
-        from twin.build import load_city
+        from twin.build.pipeline import load_city
 
         return load_city(city)
-    from twin.build import default_city
+    from twin.build.pipeline import default_city
 
     return default_city()
 
 
 def _fallback_trips(city, n: int, start: float, end: float, rng) -> pd.DataFrame:
-    """Random trips when ``twin.demand`` is not there: origins and destinations weighted by
+    """Random trips when ``twin.demand.model`` is not there: origins and destinations weighted by
     the residents of each node's zone, departures uniform in the window, default class mix."""
     from twin.vehicles import load_vehicle_classes
 
@@ -141,12 +141,12 @@ def make_trips(
     """
     rng = np.random.default_rng(seed)
     if csv:
-        from twin.trips import read_trips
+        from twin.demand.trips import read_trips
 
         trips = read_trips(csv, city, start=start, end=end)
     else:
         try:
-            from twin.demand import synthesise_trips
+            from twin.demand.model import synthesise_trips
         except ImportError:
             trips = _fallback_trips(city, int(n or 10_000), start, end, rng)
         else:
@@ -164,7 +164,7 @@ def make_trips(
 # -- our engine --------------------------------------------------------------------------------
 def run_ours(city, trips: pd.DataFrame, *, start: float, end: float, seed: int) -> dict:
     """Run our traffic engine (no tourists, no emergency) and time it."""
-    from sim.run import run_day
+    from sim.runner import run_day
 
     t0 = time.perf_counter()
     result = run_day(

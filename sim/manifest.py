@@ -1,6 +1,6 @@
 """What a run records about itself: ``manifest.json`` and the checksums in it.
 
-:func:`build_manifest` describes a run of :func:`sim.run.run_day` well enough to reproduce
+:func:`build_manifest` describes a run of :func:`sim.runner.run_day` well enough to reproduce
 or identify it: the city and a checksum of its drive network, the seed, the window, the
 parameters, the closures, the trips (with a checksum) and the code version.
 """

@@ -37,9 +37,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim.run import TRIP_COLUMNS, RunResult
+from sim.runner import TRIP_COLUMNS, RunResult
+from twin.build.osm import file_sha256
 from twin.errors import TwinError
-from twin.osm import file_sha256
 
 __all__ = ["TABLES", "RunDirError", "check_run_dir", "read_run", "write_run"]
 
@@ -73,7 +73,7 @@ def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) ->
     Parameters
     ----------
     result
-        What :func:`sim.run.run_day` returned.
+        What :func:`sim.runner.run_day` returned.
     run_dir
         The folder to create. Its parent is created when missing.
     force
@@ -114,7 +114,7 @@ def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) ->
 
 
 def read_run(run_dir: str | Path, *, verify: bool = True) -> RunResult:
-    """Load a run folder back into a :class:`~sim.run.RunResult`.
+    """Load a run folder back into a :class:`~sim.runner.RunResult`.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """What agents ask of the roads during a run, and a free-flow implementation.
 
 Tourists' taxis and tour buses, ambulances and fire engines all travel through a
-:class:`Roads`: the traffic engine (``sim.traffic``) in a full run, or
+:class:`Roads`: the traffic engine (``sim.traffic.engine``) in a full run, or
 :class:`FreeFlowRoads` when traffic is off (theory checks, quick studies). Both share the
 run's ``simpy.Environment``, whose clock is seconds after midnight.
 """

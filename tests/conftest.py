@@ -39,6 +39,6 @@ def hue_osm_path() -> Path:
 @pytest.fixture(scope="session")
 def hue_city(hue_osm_path):
     """The real Huế city, built once into the user cache (rebuilt when the extract changes)."""
-    from twin.build import default_city
+    from twin.build.pipeline import default_city
 
     return default_city()

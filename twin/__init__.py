@@ -10,7 +10,11 @@ from twin.network import Network
 __all__ = ["City", "Network", "TwinError", "build_city", "default_city", "load_city"]
 
 #: Functions imported on first use, so ``import twin`` stays light (no osmnx, no scipy).
-_LAZY = {"build_city": "twin.build", "default_city": "twin.build", "load_city": "twin.bundle"}
+_LAZY = {
+    "build_city": "twin.build.pipeline",
+    "default_city": "twin.build.pipeline",
+    "load_city": "twin.bundle",
+}
 
 
 def __getattr__(name: str):

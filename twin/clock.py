@@ -1,7 +1,7 @@
 """Clock times: seconds after midnight from and to ``H:MM[:SS[.s]]`` text.
 
-Used by the trips reader (:mod:`twin.trips`) and the demand parameters
-(:mod:`twin.demand_params`). Hours may pass 24 for a day that runs on past midnight.
+Used by the trips reader (:mod:`twin.demand.trips`) and the demand parameters
+(:mod:`twin.demand.params`). Hours may pass 24 for a day that runs on past midnight.
 """
 
 from __future__ import annotations

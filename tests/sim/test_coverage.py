@@ -8,7 +8,7 @@ import pytest
 import simpy
 
 from kernels import dijkstra
-from sim.coverage import (
+from sim.emergency.coverage import (
     HourlyRoads,
     RoadGraph,
     coverage_by_hour,
@@ -16,7 +16,7 @@ from sim.coverage import (
     hourly_link_times,
     planning_link_times,
 )
-from sim.incidents import load_emergency_params
+from sim.emergency.incidents import load_emergency_params
 from twin.errors import ConfigError
 from twin.network import Network
 from twin.synthetic import grid_city

@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 import simpy
 
-from sim.emergency import (
+from sim.emergency.incidents import (
+    EmergencyParams,
+    TimeDist,
+    expected_incidents,
+    load_emergency_params,
+    next_arrival,
+    residents_by_node,
+)
+from sim.emergency.model import (
     INCIDENT_COLUMNS,
     Emergency,
     NoUnitsError,
@@ -18,14 +26,6 @@ from sim.emergency import (
     UnknownUnitTypeError,
     station_at,
     within_share,
-)
-from sim.incidents import (
-    EmergencyParams,
-    TimeDist,
-    expected_incidents,
-    load_emergency_params,
-    next_arrival,
-    residents_by_node,
 )
 from sim.roads import FreeFlowRoads
 from twin.errors import ConfigError, TwinError

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import simpy
 
-from sim.emergency import Emergency
+from sim.emergency.model import Emergency
 from sim.roads import FreeFlowRoads
 from twin.synthetic import grid_city
 

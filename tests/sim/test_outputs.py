@@ -12,7 +12,7 @@ import pytest
 
 import sim.outputs
 from sim.outputs import RunDirError, read_run, write_run
-from sim.run import TRAFFIC_KPIS, TRIP_COLUMNS, RunResult, run_day
+from sim.runner import TRAFFIC_KPIS, TRIP_COLUMNS, RunResult, run_day
 from tests.sim.test_run import grid_trips, traffic_engine  # noqa: F401  (fixture)
 
 KPI_KEYS = set(TRAFFIC_KPIS)

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from sim.roads import FreeFlowRoads
-from sim.run import STREAMS, TRAFFIC_KPIS, TRIP_COLUMNS, RunError, RunResult, run_day
+from sim.runner import STREAMS, TRAFFIC_KPIS, TRIP_COLUMNS, RunError, RunResult, run_day
 from twin.errors import TripsError, TwinError
 
 
-# -- a free-flow stand-in, used only while sim.traffic is not in the tree --------------------
+# -- a free-flow stand-in, used only while sim.traffic.engine is not in the tree ------------
 class FreeFlowTraffic(FreeFlowRoads):
     """The Traffic contract on free-flow roads, with a random departure jitter so that the
-    seed matters. Only for these tests, until ``sim.traffic`` lands."""
+    seed matters. Only for these tests, until ``sim.traffic.engine`` lands."""
 
     def __init__(self, env, network, trips, *, vehicles=None, rng, params=None):
         factor = {} if vehicles is None else vehicles["speed_factor"].to_dict()
@@ -103,14 +103,14 @@ class FreeFlowTraffic(FreeFlowRoads):
 
 @pytest.fixture
 def traffic_engine(monkeypatch):
-    """The real ``sim.traffic.Traffic`` when it exists, else the free-flow stand-in."""
+    """The real ``sim.traffic.engine.Traffic`` when it exists, else the free-flow stand-in."""
     try:
-        import sim.traffic  # noqa: F401
+        import sim.traffic.engine  # noqa: F401
     except ModuleNotFoundError:
-        module = types.ModuleType("sim.traffic")
+        module = types.ModuleType("sim.traffic.engine")
         module.Traffic = FreeFlowTraffic
-        monkeypatch.setitem(sys.modules, "sim.traffic", module)
-    return sys.modules["sim.traffic"].Traffic
+        monkeypatch.setitem(sys.modules, "sim.traffic.engine", module)
+    return sys.modules["sim.traffic.engine"].Traffic
 
 
 def grid_trips(city, n=40, *, start=6 * 3600.0, end=6.5 * 3600.0, seed=3):
@@ -283,7 +283,7 @@ def test_trips_outside_the_window_or_network(grid, traffic_engine):
 
 
 def test_extra_stations_reach_the_emergency_model(grid, traffic_engine):
-    from sim.emergency import station_at
+    from sim.emergency.model import station_at
 
     station = station_at(grid, "ambulance", node=12, units=1, name="New station")
     result = _run(grid, grid_trips(grid), seed=1, emergency=True, extra_stations=[station])
@@ -294,7 +294,7 @@ def test_extra_stations_reach_the_emergency_model(grid, traffic_engine):
 
 
 def test_parameter_objects_are_passed_through_and_recorded(grid, traffic_engine):
-    from sim.traffic_params import TrafficParams
+    from sim.traffic.params import TrafficParams
 
     params = TrafficParams(reroute_s=120.0)
     result = _run(grid, grid_trips(grid), seed=1, traffic_params=params)
@@ -303,17 +303,17 @@ def test_parameter_objects_are_passed_through_and_recorded(grid, traffic_engine)
 
 
 def test_scaled_demand_tells_the_crash_model_its_scale(grid, monkeypatch):
-    import sim.emergency
-    from sim.run import run_day
+    import sim.emergency.model
+    from sim.runner import run_day
 
     seen = []
-    original = sim.emergency.Emergency.__init__
+    original = sim.emergency.model.Emergency.__init__
 
     def spy(self, *args, params=None, **kwargs):
         seen.append(params)
         original(self, *args, params=params, **kwargs)
 
-    monkeypatch.setattr(sim.emergency.Emergency, "__init__", spy)
+    monkeypatch.setattr(sim.emergency.model.Emergency, "__init__", spy)
     run_day(grid, seed=3, scale=0.25, start=6 * 3600, end=7 * 3600, tourists=False)
     run_day(
         grid,

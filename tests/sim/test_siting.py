@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from sim.coverage import hourly_link_times
-from sim.emergency import station_at
-from sim.incidents import load_emergency_params
-from sim.siting import (
+from sim.emergency.coverage import hourly_link_times
+from sim.emergency.incidents import load_emergency_params
+from sim.emergency.model import station_at
+from sim.emergency.siting import (
     SitingError,
     SitingProblem,
     brute_force,

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import simpy
 
-from sim.itinerary import PlaceTimes, plan_itinerary, reverse_csr
 from sim.roads import FreeFlowRoads, Journey
-from sim.tourists import (
+from sim.tourists.itinerary import PlaceTimes, plan_itinerary, reverse_csr
+from sim.tourists.model import (
     TRIP_COLUMNS,
     VISIT_COLUMNS,
     Tourists,
@@ -420,7 +420,7 @@ def test_place_times_are_network_distances(grid):
 def test_parameters_match_their_documented_defaults():
     prm = load_tourist_params()
     assert prm == replace(prm)  # loads
-    from sim.tourist_params import TouristParams
+    from sim.tourists.params import TouristParams
 
     assert prm == TouristParams()
     assert prm.tourists_today == 10000
@@ -462,7 +462,7 @@ def test_bad_parties_and_cities_are_refused(grid, table, caplog):
     # a city with no lodging (a GMNS network, say) simulates no tourists and says why
     no_lodging = replace(grid, pois=grid.pois[~grid.pois["category"].isin(["hotel", "hostel"])])
     env, model = make(no_lodging, table, tourists_per_day=10)
-    with caplog.at_level(logging.WARNING, logger="sim.tourists"):
+    with caplog.at_level(logging.WARNING, logger="sim.tourists.model"):
         model.start()
     assert "no hotel, hostel or guest house POIs" in caplog.text
     env.run()

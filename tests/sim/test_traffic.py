@@ -12,8 +12,8 @@ import simpy
 
 import kernels.traffic as kt
 from sim.roads import Journey
-from sim.run import TRIP_COLUMNS
-from sim.traffic import Traffic, UnroutableError
+from sim.runner import TRIP_COLUMNS
+from sim.traffic.engine import Traffic, UnroutableError
 from twin.errors import ConfigError, TripsError, TwinError
 from twin.synthetic import grid_network
 
@@ -338,7 +338,7 @@ def test_quiet_roads_skip_route_refreshes():
 
 
 def test_only_rows_a_change_can_affect_are_rerouted():
-    from sim.routing import RouteTables
+    from sim.traffic.routing import RouteTables
 
     net = grid_network(3, 3)
     tables = RouteTables(net, np.array([2, 6]))

@@ -10,7 +10,7 @@ import pytest
 import simpy
 
 from kernels import traffic as kt
-from sim.traffic import Traffic
+from sim.traffic.engine import Traffic
 from twin.network import Network
 from twin.synthetic import grid_network
 

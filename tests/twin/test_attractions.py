@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.attractions import (
+from twin.attractions.sites import (
     REQUIRED_COLUMNS,
     SITE_COLUMNS,
     AttractionError,

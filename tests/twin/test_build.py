@@ -21,19 +21,19 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from twin.build import HUE_POPULATION, build_city, city_summary
-from twin.bundle import load_city
-from twin.cli import main
-from twin.errors import ConfigError, SourceNotFoundError
-from twin.graph import WALK_SPEED
-from twin.osm import way_in_network
-from twin.roads import (
+from twin.build.graph import WALK_SPEED
+from twin.build.osm import way_in_network
+from twin.build.pipeline import HUE_POPULATION, build_city, city_summary
+from twin.build.road_classes import (
     impute_edge_attributes,
     load_road_defaults,
     parse_lanes,
     parse_maxspeed,
     pick_class,
 )
+from twin.bundle import load_city
+from twin.cli import main
+from twin.errors import ConfigError, SourceNotFoundError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TOWN = DATA / "tiny_town.osm"
@@ -311,7 +311,8 @@ def test_build_is_identical_under_any_hash_seed(tmp_path, town):
     here = save_city(town, tmp_path / "here.twin")
     there = tmp_path / "there.twin"
     script = (
-        "import sys; from twin.build import build_city; from twin.bundle import save_city; "
+        "import sys; from twin.build.pipeline import build_city; "
+        "from twin.bundle import save_city; "
         "save_city(build_city(sys.argv[1], population=1000), sys.argv[2])"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -397,7 +398,7 @@ def test_cli_road_defaults_option(tmp_path, capsys):
 
 
 def test_cli_gmns_option(tmp_path, capsys, grid):
-    from twin.gmns import write_gmns
+    from twin.build.gmns import write_gmns
 
     folder, _ = write_gmns(grid, tmp_path / "gmns")
     out = tmp_path / "grid.twin"

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from tests.twin.test_pois import X0, Y0, mini  # noqa: F401  (fixture)
-from twin.buildings import (
+from twin.build.buildings import (
     ROOF_M,
     STOREY_M,
     building_table,

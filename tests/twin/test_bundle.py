@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 import twin
-import twin.build as build_module
+import twin.build.pipeline as build_module
 from twin import bundle
-from twin.build import build_bundle, build_params, bundle_is_current, default_city
+from twin.build.pipeline import build_bundle, build_params, bundle_is_current, default_city
 from twin.bundle import FORMAT_VERSION, load_city, read_bundle_meta, save_city
 from twin.errors import BundleError, SourceNotFoundError, TwinError
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.run import TRIP_COLUMNS, RunResult
+from sim.runner import TRIP_COLUMNS, RunResult
 from twin.bundle import save_city
 from twin.cli import main
 from twin.synthetic import grid_city

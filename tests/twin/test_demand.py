@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.demand import DemandModel, load_demand_params, synthesise_trips
+from twin.demand.model import DemandModel, load_demand_params, synthesise_trips
+from twin.demand.trips import TRIP_COLUMNS, check_reachability, demand_summary
 from twin.errors import ConfigError, TripsError
 from twin.synthetic import grid_city
-from twin.trips import TRIP_COLUMNS, check_reachability, demand_summary
 from twin.vehicles import load_vehicle_classes
 
 RATE = 2.6  # person_trips_per_resident in twin/defaults/demand.toml
@@ -208,7 +208,7 @@ def test_same_seed_same_trips_other_seed_other_trips(city):
 
 def test_independent_of_hash_seed():
     code = (
-        "import hashlib; from twin.synthetic import grid_city; from twin.demand import "
+        "import hashlib; from twin.synthetic import grid_city; from twin.demand.model import "
         "synthesise_trips; t = synthesise_trips(grid_city(), seed=9); "
         "print(hashlib.sha256(t.to_csv().encode()).hexdigest())"
     )

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import shapely
 
+from twin.build.extras import empty_pois
+from twin.build.features import city_features
 from twin.city import BUILDING_USES, HUE_CRS, POI_CATEGORIES
-from twin.extras import empty_pois
-from twin.features import city_features
 
 pytestmark = pytest.mark.hue
 

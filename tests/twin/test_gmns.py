@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from tests.conftest import DATA
+from twin.build.gmns import read_gmns, write_gmns
 from twin.errors import GMNSError, SourceNotFoundError, TwinError
-from twin.gmns import read_gmns, write_gmns
 
 SMALL = DATA / "gmns_small"
 
@@ -143,7 +143,7 @@ def test_errors_are_twin_errors_and_value_errors(small_copy):
 
 
 def test_cli_round_trip_through_a_bundle(tmp_path):
-    from twin.build import load_city
+    from twin.build.pipeline import load_city
     from twin.cli import main
 
     bundle = tmp_path / "small.twin"

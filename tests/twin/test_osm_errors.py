@@ -9,7 +9,8 @@ import osmium
 import pytest
 import requests
 
-from twin.build import build_city
+from twin.build.osm import osm_format, read_highways
+from twin.build.pipeline import build_city
 from twin.cli import main
 from twin.errors import (
     EmptyNetworkError,
@@ -18,7 +19,6 @@ from twin.errors import (
     SourceNotFoundError,
     TwinError,
 )
-from twin.osm import osm_format, read_highways
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TOWN = DATA / "tiny_town.osm"

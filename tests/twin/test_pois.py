@@ -12,10 +12,8 @@ import pyproj
 import pytest
 import shapely
 
-from twin.city import POI_CATEGORIES, POI_CONTRACT_COLUMNS
-from twin.errors import ConfigError
-from twin.features import city_features
-from twin.pois import (
+from twin.build.features import city_features
+from twin.build.pois import (
     classify,
     deduplicate,
     load_poi_rules,
@@ -23,6 +21,8 @@ from twin.pois import (
     parse_size,
     poi_candidates,
 )
+from twin.city import POI_CATEGORIES, POI_CONTRACT_COLUMNS
+from twin.errors import ConfigError
 from twin.synthetic import grid_network
 
 CRS = "EPSG:32648"
@@ -449,8 +449,8 @@ def test_a_bzip2_file_reads_like_the_xml(tmp_path, mini):
 
 
 def test_unreadable_files_raise_clear_errors(tmp_path):
+    from twin.build.features import read_osm_objects
     from twin.errors import OSMReadError, SourceNotFoundError
-    from twin.features import read_osm_objects
 
     with pytest.raises(SourceNotFoundError, match="does not exist"):
         read_osm_objects(tmp_path / "missing.osm")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.twin.test_pois import mini  # noqa: F401  (fixture)
+from twin.build.population import FLOOR_M2_PER_RESIDENT, distribute, street_weight
 from twin.network import Network
-from twin.population import FLOOR_M2_PER_RESIDENT, distribute, street_weight
 from twin.synthetic import grid_network
 
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tests.conftest import DATA
+from twin.build.gmns import read_gmns
 from twin.errors import RoadNotFoundError, TwinError
-from twin.gmns import read_gmns
 from twin.road_lookup import find_road
 
 

@@ -8,9 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.errors import SourceNotFoundError, TripsError, TwinError
-from twin.network import Network
-from twin.trips import (
+from twin.demand.trips import (
     TRIP_COLUMNS,
     check_reachability,
     demand_summary,
@@ -19,6 +17,8 @@ from twin.trips import (
     read_trips,
     validate_trips,
 )
+from twin.errors import SourceNotFoundError, TripsError, TwinError
+from twin.network import Network
 from twin.vehicles import load_vehicle_classes
 
 # grid_city's node ids are positions + 1 (ids 1..25 on the 5 × 5 grid).

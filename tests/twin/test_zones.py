@@ -7,10 +7,8 @@ import pytest
 import shapely
 
 from tests.twin.test_pois import CRS, X0, Y0, mini, mini_city, no_extras  # noqa: F401
-from twin.city import ZONE_CONTRACT_COLUMNS
-from twin.features import city_features
-from twin.synthetic import grid_network
-from twin.zones import (
+from twin.build.features import city_features
+from twin.build.zones import (
     AdminBoundary,
     admin_zone_geometries,
     assign_points,
@@ -18,6 +16,8 @@ from twin.zones import (
     rebuild_polygon,
     zone_kind,
 )
+from twin.city import ZONE_CONTRACT_COLUMNS
+from twin.synthetic import grid_network
 
 
 def test_admin_zones_of_the_fixture_city(mini):  # noqa: F811

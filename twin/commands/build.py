@@ -85,7 +85,7 @@ def _default_output(args: argparse.Namespace) -> Path:
     if args.gmns is not None:
         return Path(f"{args.gmns.resolve().name}.twin")
     if args.place is not None:
-        from twin.osm import _slug
+        from twin.build.osm import _slug
 
         return Path(f"{_slug(args.place)}.twin")
     name = args.source.name
@@ -97,7 +97,7 @@ def _default_output(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from twin.build import build_bundle, build_city, city_summary
+    from twin.build.pipeline import build_bundle, build_city, city_summary
     from twin.bundle import save_city
     from twin.errors import ConfigError
     from twin.settings import default_osm_path
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
             "give one of SOURCE, --place NAME or --gmns DIR; they are different inputs"
         )
     if args.gmns is not None:
-        from twin.gmns import read_gmns
+        from twin.build.gmns import read_gmns
 
         progress(f"reading GMNS network {args.gmns}")
         city = read_gmns(

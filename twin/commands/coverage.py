@@ -88,7 +88,7 @@ def add_city_arguments(parser: argparse.ArgumentParser) -> None:
 def load_city(path: Path | None):
     """The city of ``--city``, or the default city."""
     if path is None:
-        from twin.build import default_city
+        from twin.build.pipeline import default_city
 
         return default_city()
     from twin.bundle import load_city as load_bundle
@@ -98,7 +98,7 @@ def load_city(path: Path | None):
 
 def congestion(args: argparse.Namespace, city, params):
     """Hourly emergency link times per the arguments, with a progress bar on stderr."""
-    from sim.coverage import day_link_times
+    from sim.emergency.coverage import day_link_times
     from twin.errors import ConfigError
 
     if args.run is not None and args.free_flow:
@@ -139,8 +139,8 @@ def congestion(args: argparse.Namespace, city, params):
 
 def stations_of(city, params, unit_type: str):
     """The city's stations of ``unit_type``; an error saying what to do when there are none."""
-    from sim.emergency import NoUnitsError, check_unit_type, city_stations
-    from sim.incidents import UNIT_TYPES
+    from sim.emergency.incidents import UNIT_TYPES
+    from sim.emergency.model import NoUnitsError, check_unit_type, city_stations
 
     check_unit_type(unit_type)
     stations = [s for s in city_stations(city, params) if s.unit_type == unit_type]
@@ -166,9 +166,9 @@ def write_csv_atomic(table, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sim.coverage import coverage_by_hour, coverage_by_zone
-    from sim.emergency import check_unit_type
-    from sim.incidents import load_emergency_params, residents_by_node
+    from sim.emergency.coverage import coverage_by_hour, coverage_by_zone
+    from sim.emergency.incidents import load_emergency_params, residents_by_node
+    from sim.emergency.model import check_unit_type
     from twin.errors import ConfigError
 
     check_unit_type(args.unit_type)

@@ -20,8 +20,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from twin.build import load_city
-    from twin.gmns import write_gmns
+    from twin.build.gmns import write_gmns
+    from twin.build.pipeline import load_city
 
     city = load_city(args.city)
     out, n_links = write_gmns(city, args.gmns, overwrite=args.force)

@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
 
 
 def format_summary(summary: dict, meta: dict) -> str:
-    """The human-readable form of :func:`twin.build.city_summary`."""
+    """The human-readable form of :func:`twin.build.pipeline.city_summary`."""
     lines = [f"{summary['name']} ({summary['crs']})"]
     source = meta.get("source")
     if source:
@@ -69,7 +69,7 @@ def format_summary(summary: dict, meta: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from twin.build import city_summary, load_city
+    from twin.build.pipeline import city_summary, load_city
 
     city = load_city(args.city)
     summary = city_summary(city)

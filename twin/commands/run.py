@@ -72,8 +72,8 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sim.outputs import check_run_dir, write_run
-    from sim.run import run_day
-    from twin.osm import file_sha256
+    from sim.runner import run_day
+    from twin.build.osm import file_sha256
 
     start = parse_clock(args.start, option="--start")
     end = parse_clock(args.end, option="--end")
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     city = _load_city(args.city)
     trips = None
     if args.trips is not None:
-        from twin.trips import read_trips
+        from twin.demand.trips import read_trips
 
         trips = read_trips(args.trips, city, start=start, end=end)
 

@@ -64,10 +64,10 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from sim.coverage import planning_link_times
-    from sim.emergency import NoUnitsError, check_unit_type, station_at
-    from sim.incidents import load_emergency_params
-    from sim.siting import (
+    from sim.emergency.coverage import planning_link_times
+    from sim.emergency.incidents import load_emergency_params
+    from sim.emergency.model import NoUnitsError, check_unit_type, station_at
+    from sim.emergency.siting import (
         SitingError,
         build_problem,
         busy_probability,

@@ -1,0 +1,1 @@
+"""Emergency response: incidents, stations and units, dispatch, coverage and siting."""

@@ -1,0 +1,378 @@
+"""Travel times from stations and the share of residents they reach in time, by hour.
+
+A simulated day's links table gives each link's congested travel time per interval
+(length / mean speed; free flow where no vehicle entered). :func:`hourly_link_times` turns
+it into emergency vehicles' times for each hour of the day (with the emergency-vehicle
+advantage of :class:`sim.emergency.params.EmergencyParams`), :func:`coverage_by_hour` and
+:func:`coverage_by_zone` give the share of residents within ``T`` minutes of the nearest
+station, and :class:`HourlyRoads` replays those times as the roads of an emergency-only run.
+
+Shortest paths use :class:`RoadGraph`: scipy's compiled Dijkstra on the network's CSR arrays
+(parallel links collapse to their fastest), many sources at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from kernels import Router
+from sim.emergency.incidents import EmergencyParams, residents_by_node
+from sim.roads import FreeFlowRoads
+from twin.city import City
+from twin.errors import ConfigError
+from twin.network import Network
+
+logger = logging.getLogger(__name__)
+
+
+class RoadGraph:
+    """Many-source shortest travel times over one network topology, with the routing
+    kernels (:class:`kernels.Router`: the graph is checked once and its buffers reused).
+
+    Parameters
+    ----------
+    network
+        The drive network; link times are given per call.
+    """
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self._n = network.n_nodes
+        self._router = Router(network.indptr, network.indices)
+        self._all_nodes = np.arange(self._n, dtype=np.int64)
+
+    def _weights(self, weights: np.ndarray) -> np.ndarray:
+        w = np.asarray(weights, dtype=float)
+        if len(w) != self.network.n_edges:
+            raise ConfigError(
+                f"link times have {len(w)} entries; expected one per drive edge "
+                f"({self.network.n_edges})"
+            )
+        return w
+
+    def times_from(
+        self,
+        weights: np.ndarray,
+        sources: Sequence[int] | np.ndarray,
+        *,
+        min_only: bool = False,
+        limit: float = np.inf,
+    ) -> np.ndarray:
+        """Seconds from each source to every node (``inf`` beyond ``limit``).
+
+        Returns ``float64[len(sources), n]``, or ``float64[n]`` (the nearest source) when
+        ``min_only``.
+        """
+        w = self._weights(weights)
+        sources = np.atleast_1d(np.asarray(sources, dtype=np.int64))
+        if len(sources) == 0:
+            shape = (self._n,) if min_only else (0, self._n)
+            return np.full(shape, np.inf)
+        if min_only:
+            reach = self._router.isochrone(w, sources, limit)
+            out = np.full(self._n, np.inf)
+            out[reach.nodes] = reach.costs
+            return out
+        cutoff = None if np.isinf(limit) else float(limit)
+        out = self._router.cost_matrix(w, sources, self._all_nodes, cutoff=cutoff)
+        out[out > limit] = np.inf
+        return out
+
+    def times_to(self, weights: np.ndarray, target: int, *, limit: float = np.inf) -> np.ndarray:
+        """``float64[n]``: seconds from every node to ``target``."""
+        w = self._weights(weights)
+        cost, _ = self._router.next_hops(w, np.array([int(target)], dtype=np.int64))
+        out = np.array(cost[0], dtype=float)
+        out[out > limit] = np.inf
+        return out
+
+
+# -- congested times from a links table -----------------------------------------------------
+def hourly_link_times(
+    network: Network,
+    links: pd.DataFrame | None,
+    params: EmergencyParams,
+    *,
+    emergency: bool = True,
+) -> np.ndarray:
+    """Link times for each hour of the day from a simulated day's links table.
+
+    Parameters
+    ----------
+    network
+        The drive network the links table refers to (``edge`` = edge position).
+    links
+        Columns ``edge``, ``interval_start`` (s after midnight), ``entries`` and
+        ``mean_speed_kmh``; ``None`` for free flow all day.
+    params
+        Emergency parameters (the emergency-vehicle advantage).
+    emergency
+        Apply the emergency-vehicle advantage (``False``: a car's times).
+
+    Returns
+    -------
+    ``float64[24, n_edges]``, seconds. Within an hour a link's car time is the
+    entries-weighted mean over its intervals of ``length / mean speed``; free flow where no
+    vehicle entered (or the mean speed is missing).
+    """
+    free = network.free_flow_time
+    car = np.tile(free, (24, 1))
+    if links is not None and len(links):
+        missing = {"edge", "interval_start", "entries", "mean_speed_kmh"} - set(links.columns)
+        if missing:
+            raise ConfigError(
+                f"links table lacks columns {sorted(missing)}; expected the links table of a "
+                "run (edge, interval_start, entries, mean_speed_kmh, ...)"
+            )
+        edge = links["edge"].to_numpy(np.int64)
+        if len(edge) and (edge.min() < 0 or edge.max() >= network.n_edges):
+            raise ConfigError(
+                f"links table names edges up to {edge.max()} but the city has "
+                f"{network.n_edges}; use the run made on this city"
+            )
+        hour = (links["interval_start"].to_numpy(float) // 3600).astype(np.int64) % 24
+        entries = links["entries"].to_numpy(float)
+        speed = links["mean_speed_kmh"].to_numpy(float) / 3.6
+        ok = (entries > 0) & np.isfinite(speed) & (speed > 0)
+        t = np.where(ok, network.length[edge] / np.where(ok, speed, 1.0), 0.0)
+        cell = hour[ok] * network.n_edges + edge[ok]
+        size = 24 * network.n_edges
+        weight = np.bincount(cell, weights=entries[ok], minlength=size)
+        total = np.bincount(cell, weights=(t * entries)[ok], minlength=size)
+        seen = weight > 0
+        flat = car.ravel()
+        flat[seen] = total[seen] / weight[seen]
+        car = flat.reshape(24, network.n_edges)
+    if not emergency:
+        return car
+    return params.emergency_link_times(free[None, :], car)
+
+
+def day_link_times(
+    city: City,
+    params: EmergencyParams,
+    *,
+    run_dir: str | Path | None = None,
+    free_flow: bool = False,
+    seed: int = 0,
+    scale: float = 1.0,
+    tourists: bool = True,
+    progress: Callable[[float], None] | None = None,
+    save_run: str | Path | None = None,
+) -> tuple[np.ndarray, str]:
+    """Emergency link times by hour of a simulated day, and where they came from.
+
+    Parameters
+    ----------
+    city
+        The city.
+    params
+        Emergency parameters (the emergency-vehicle advantage).
+    run_dir
+        A run folder (``twin run -o RUN_DIR``) whose links table to use.
+    free_flow
+        No congestion at all (free-flow times all day).
+    seed, scale, tourists
+        When neither ``run_dir`` nor ``free_flow`` is given, a day is simulated with
+        :func:`sim.runner.run_day` (traffic and, unless ``tourists`` is false, tourists; no
+        emergency services) with this seed and demand scale.
+    progress
+        Called with the simulated clock during that run.
+    save_run
+        Write that simulated day to this run folder (reuse it later as ``run_dir``).
+
+    Returns
+    -------
+    ``(float64[24, n_edges], description)``.
+    """
+    if free_flow:
+        return hourly_link_times(city.drive, None, params), "free flow"
+    if run_dir is not None:
+        from sim.outputs import read_run
+
+        links = read_run(run_dir).links
+        return hourly_link_times(city.drive, links, params), f"run {run_dir}"
+    from sim.runner import run_day
+
+    try:
+        result = run_day(
+            city,
+            seed=seed,
+            scale=scale,
+            tourists=tourists,
+            emergency=False,
+            progress=progress,
+        )
+    except ModuleNotFoundError as exc:
+        if not tourists or exc.name != "sim.tourists.model":
+            raise
+        logger.warning("the tourist model is not available; simulating traffic only")
+        result = run_day(
+            city, seed=seed, scale=scale, tourists=False, emergency=False, progress=progress
+        )
+    description = f"simulated day (seed {seed}, demand scale {scale:g})"
+    if save_run is not None:
+        from sim.outputs import write_run
+
+        write_run(result, save_run)
+        description += f", saved to {save_run}"
+    return hourly_link_times(city.drive, result.links, params), description
+
+
+def planning_link_times(hourly_times: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """One set of link times for a whole day: the hours' times averaged with ``weights``
+    (e.g. the call profile, so busy hours count more), seconds."""
+    hourly_times = np.atleast_2d(np.asarray(hourly_times, dtype=float))
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (len(hourly_times),) or w.sum() <= 0:
+        raise ConfigError(f"need one non-negative weight per hour with a positive sum; got {w}")
+    return (w[:, None] * hourly_times).sum(axis=0) / w.sum()
+
+
+# -- coverage ---------------------------------------------------------------------------------
+def station_times(
+    network: Network, hourly_times: np.ndarray, station_nodes: Sequence[int]
+) -> np.ndarray:
+    """``float64[24, n_nodes]``: seconds from the nearest station to each node, by hour."""
+    graph = RoadGraph(network)
+    hourly_times = np.atleast_2d(hourly_times)
+    return np.vstack([graph.times_from(w, station_nodes, min_only=True) for w in hourly_times])
+
+
+def coverage_by_hour(
+    city: City,
+    hourly_times: np.ndarray,
+    station_nodes: Sequence[int],
+    *,
+    minutes: float = 8.0,
+    population: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Share of residents within ``minutes`` of the nearest station, for each hour.
+
+    Parameters
+    ----------
+    city
+        The city (drive network and buildings).
+    hourly_times
+        ``float64[24, n_edges]`` link times (see :func:`hourly_link_times`), seconds.
+    station_nodes
+        Drive nodes of the stations.
+    minutes
+        The time standard, minutes.
+    population
+        Residents per drive node; ``None`` for :func:`sim.emergency.incidents.residents_by_node`.
+
+    Returns
+    -------
+    DataFrame with ``hour``, ``share`` (0-1), ``covered`` and ``population`` (residents).
+    """
+    pop, within = _within_standard(city, hourly_times, station_nodes, minutes, population)
+    covered = within @ pop
+    total = float(pop.sum())
+    return pd.DataFrame(
+        {
+            "hour": np.arange(len(within)),
+            "share": covered / total if total > 0 else np.zeros(len(within)),
+            "covered": covered,
+            "population": total,
+        }
+    )
+
+
+def coverage_by_zone(
+    city: City,
+    hourly_times: np.ndarray,
+    station_nodes: Sequence[int],
+    *,
+    minutes: float = 8.0,
+    population: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The map-ready table: share of each zone's residents covered, by hour.
+
+    Returns
+    -------
+    DataFrame with ``zone``, ``name``, ``hour``, ``share`` (0-1; NaN for an empty zone),
+    ``covered`` and ``population``.
+    """
+    pop, within = _within_standard(city, hourly_times, station_nodes, minutes, population)
+    nz = len(city.zones)
+    zone = np.asarray(city.node_zone, dtype=np.int64)
+    zone_pop = np.bincount(zone, weights=pop, minlength=nz)[:nz]
+    names = city.zones["name"].to_numpy() if "name" in city.zones else np.arange(nz).astype(str)
+    frames = []
+    for hour, row in enumerate(within):
+        covered = np.bincount(zone, weights=pop * row, minlength=nz)[:nz]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(zone_pop > 0, covered / zone_pop, np.nan)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "zone": np.arange(nz),
+                    "name": names,
+                    "hour": hour,
+                    "share": share,
+                    "covered": covered,
+                    "population": zone_pop,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _within_standard(
+    city: City,
+    hourly_times: np.ndarray,
+    station_nodes: Sequence[int],
+    minutes: float,
+    population: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Residents per drive node and ``bool[24, n_nodes]``: is the node within ``minutes``
+    of the nearest station in that hour (what both coverage tables count)."""
+    _check_minutes(minutes)
+    pop = residents_by_node(city) if population is None else np.asarray(population, float)
+    times = station_times(city.drive, hourly_times, station_nodes)
+    return pop, times <= minutes * 60.0
+
+
+def _check_minutes(minutes: float) -> None:
+    if not np.isfinite(minutes) or minutes <= 0:
+        raise ConfigError(f"the time standard must be a positive number of minutes; got {minutes}")
+
+
+# -- a Roads that replays recorded congestion --------------------------------------------------
+class HourlyRoads(FreeFlowRoads):
+    """Roads whose link times follow a recorded day hour by hour (no vehicles simulated).
+
+    Each vehicle takes the fastest path by the times of the hour it departs in and keeps
+    that hour's times for the whole drive. Used to test stations against a day's congestion
+    without re-running the traffic.
+
+    Parameters
+    ----------
+    env
+        The run's environment.
+    network
+        The drive network.
+    hourly_times
+        ``float64[24, n_edges]`` emergency-vehicle link times (:func:`hourly_link_times`).
+    """
+
+    def __init__(self, env: simpy.Environment, network: Network, hourly_times: np.ndarray) -> None:
+        hourly_times = np.asarray(hourly_times, dtype=float)
+        if hourly_times.shape != (24, network.n_edges):
+            raise ConfigError(
+                f"hourly link times have shape {hourly_times.shape}; expected "
+                f"(24, {network.n_edges})"
+            )
+        super().__init__(env, network)
+        self.hourly_times = hourly_times
+
+    def link_times(self, vehicle_class: str = "emergency") -> np.ndarray:
+        """The recorded times of the current hour (the same for every class), seconds."""
+        return self.hourly_times[int(self.env.now // 3600) % 24]

@@ -1,0 +1,459 @@
+"""Emergency response: incidents, units at stations, dispatch and each incident's story.
+
+Every incident is a SimPy process that reads like what happens::
+
+    call → dispatch delay → wait for a free unit (the best by current travel time)
+         → turnout → drive to the scene through the run's roads → time on scene
+         → (medical and crash calls, with some probability) drive to the nearest hospital
+         → handover → drive back to base → the unit is free again
+
+Units (ambulances at hospitals, fire engines at fire stations) are pooled by type; a call
+that finds no free unit waits in a first-come-first-served queue and takes the first unit
+that comes back to base. Units travel as ``vehicle_class="emergency"``, so in a full run
+the traffic engine slows them in congestion (with its emergency-vehicle advantage).
+
+Randomness: the run's generator is split into independent streams (one per incident
+source and one for each incident's own durations, drawn when the call arrives), so the same
+seed gives the same incidents with the same scene times whatever the stations are: two
+runs that differ only in stations are compared with common random numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.emergency.coverage import RoadGraph
+from sim.emergency.incidents import (
+    NodeSampler,
+    fallback_vehicle_km_share,
+    fire_weights_by_node,
+    next_arrival,
+    residents_by_node,
+    tourists_array,
+)
+from sim.emergency.params import INCIDENT_KINDS, UNIT_TYPES, EmergencyParams, resolve_params
+from sim.emergency.records import (
+    INCIDENT_COLUMNS,
+    response_by_zone_hour,
+    summary_stat,
+    within_share,
+)
+
+# Stations, units and their errors live in sim.emergency.stations; they stay importable from here.
+from sim.emergency.stations import (
+    NoUnitsError,
+    OffNetworkError,
+    Station,
+    Unit,
+    UnitPool,
+    UnknownUnitTypeError,
+    check_unit_type,
+    city_stations,
+    station_at,
+)
+from sim.roads import Roads
+from twin.city import City
+from twin.errors import TwinError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "INCIDENT_COLUMNS",
+    "Emergency",
+    "NoUnitsError",
+    "OffNetworkError",
+    "Station",
+    "UnknownUnitTypeError",
+    "city_stations",
+    "station_at",
+]
+
+
+@dataclass(eq=False)
+class _Incident:
+    incident_id: int
+    kind: str
+    zone: int
+    node: int
+    call: float
+    draws: dict = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
+
+
+class Emergency:
+    """Emergency response on the run's clock and roads.
+
+    Parameters
+    ----------
+    env
+        The run's environment (seconds after midnight).
+    city
+        The city: hospitals and fire stations are the bases; residents, buildings and zones
+        place incidents.
+    roads
+        The run's roads (:class:`sim.roads.Roads`); if it offers ``vehicle_km()``
+        (cumulative vehicle-km per edge) road crashes follow it, otherwise a length-weighted
+        estimate.
+    rng
+        The component's random generator.
+    params
+        :class:`~sim.emergency.params.EmergencyParams`, a dict of overrides, a TOML path or
+        ``None`` for the defaults.
+    tourists
+        An object with ``tourists_by_zone()`` (tourists in each zone now), or ``None``.
+    stations
+        The stations to use; ``None`` for the city's hospitals and fire stations.
+    extra_stations
+        Stations added to those (what-if siting).
+
+    Raises
+    ------
+    NoUnitsError
+        An incident kind with a positive rate needs a unit type of which there are none.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        city: City,
+        roads: Roads,
+        *,
+        rng: np.random.Generator,
+        params: EmergencyParams | dict | None = None,
+        tourists: object | None = None,
+        stations: Sequence[Station] | None = None,
+        extra_stations: Sequence[Station] = (),
+    ) -> None:
+        self.env = env
+        self.city = city
+        self.roads = roads
+        self.params = resolve_params(params)
+        self.tourists = tourists
+        base = list(city_stations(city, self.params) if stations is None else stations)
+        self.stations = base + list(extra_stations)
+        n = city.drive.n_nodes
+        for s in self.stations:
+            check_unit_type(s.unit_type)
+            if not 0 <= s.node < n:
+                raise OffNetworkError(
+                    f"station {s.name!r} is at node {s.node}, not in the drive network "
+                    f"(0..{n - 1}); build it with sim.emergency.model.station_at"
+                )
+        self.units: dict[str, list[Unit]] = {t: [] for t in UNIT_TYPES}
+        for s in self.stations:
+            for k in range(s.units):
+                unit_id = f"{s.unit_type}/{s.name}/{k + 1}"
+                self.units[s.unit_type].append(Unit(unit_id, s.unit_type, s.name, s.node))
+        self._check_units()
+        self.pools = {t: UnitPool(env, units) for t, units in self.units.items()}
+        self.hospitals = city.pois_of("hospital")["drive_node"].to_numpy(np.int64)
+        self.graph = RoadGraph(city.drive)
+        streams = rng.spawn(6)
+        self._rng = dict(
+            zip(("medical", "tourist", "fire", "crash", "service", "place"), streams, strict=True)
+        )
+        self._residents = residents_by_node(city)
+        self._resident_sampler = NodeSampler(self._residents)
+        self._fire_sampler = NodeSampler(fire_weights_by_node(city))
+        self._incidents: list[_Incident] = []
+        self._started_at: float | None = None
+
+    def _check_units(self) -> None:
+        p = self.params
+        needed = {
+            "medical": p.medical_per_1000_residents_per_day > 0
+            or (self.tourists is not None and p.medical_per_1000_tourists_per_day > 0),
+            "fire": p.fires_per_100k_residents_per_day > 0,
+            "crash": p.crashes_per_million_vehicle_km > 0,
+        }
+        for kind, need in needed.items():
+            unit_type = p.unit_type[kind]
+            if need and not self.units[unit_type]:
+                category = UNIT_TYPES[unit_type]
+                key = (
+                    "ambulances_per_hospital"
+                    if unit_type == "ambulance"
+                    else "fire_engines_per_fire_station"
+                )
+                count = len(self.city.pois_of(category))
+                raise NoUnitsError(
+                    f"{kind} incidents need {unit_type} units but there are none "
+                    f"({count} {category} POIs × [units] {key} = "
+                    f"{p.units_per_station(unit_type)}). Fix: set {key} above 0, add a "
+                    f"station with extra_stations, or set the {kind} rate to 0"
+                )
+
+    # -- processes ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the incident sources (they run until the environment stops)."""
+        self._started_at = float(self.env.now)
+        p = self.params
+        pop = float(self._residents.sum())
+        per_s = pop / 1000.0 * p.medical_per_1000_residents_per_day / 86_400.0
+        self.env.process(
+            self._source("medical", per_s * p.hourly_profile["medical"], self._rng["medical"])
+        )
+        fires = pop / 100_000.0 * p.fires_per_100k_residents_per_day / 86_400.0
+        self.env.process(self._source("fire", fires * p.hourly_profile["fire"], self._rng["fire"]))
+        if self.tourists is not None and p.medical_per_1000_tourists_per_day > 0:
+            self.env.process(self._tourist_source())
+        if p.crashes_per_million_vehicle_km > 0:
+            self.env.process(self._crash_source())
+
+    def _source(self, kind: str, rate_by_hour: np.ndarray, rng: np.random.Generator):
+        sampler = self._resident_sampler if kind == "medical" else self._fire_sampler
+        source = "resident" if kind == "medical" else "building"
+        while True:
+            t = next_arrival(self.env.now, rate_by_hour, rng)
+            if not math.isfinite(t):
+                return
+            yield self.env.timeout(t - self.env.now)
+            self._new_incident(kind, sampler.draw(rng), source=source)
+
+    def _tourist_source(self):
+        rng, p = self._rng["tourist"], self.params
+        zone = np.asarray(self.city.node_zone, dtype=np.int64)
+        while True:
+            hour_end = (math.floor(self.env.now / 3600.0) + 1) * 3600.0
+            by_zone = tourists_array(self.tourists, len(self.city.zones))
+            by_node = np.divide(
+                by_zone[zone],
+                np.bincount(zone, minlength=len(by_zone))[zone],
+            )
+            hour = int(self.env.now // 3600) % 24
+            rate = (
+                by_node.sum()
+                / 1000.0
+                * p.medical_per_1000_tourists_per_day
+                / 86_400.0
+                * p.hourly_profile["medical"][hour]
+            )
+            sampler = NodeSampler(by_node)
+            t = self.env.now
+            while rate > 0:
+                t += rng.exponential(1.0 / rate)
+                if t >= hour_end:
+                    break
+                yield self.env.timeout(t - self.env.now)
+                self._new_incident("medical", sampler.draw(rng), source="tourist")
+            yield self.env.timeout(hour_end - self.env.now)
+
+    def _crash_source(self):
+        p, rng = self.params, self._rng["crash"]
+        net = self.city.drive
+        counts = hasattr(self.roads, "vehicle_km")
+        previous = np.asarray(self.roads.vehicle_km(), float).copy() if counts else None
+        share = fallback_vehicle_km_share(self.city)
+        daily_vkm = float(self._residents.sum()) * p.vehicle_km_per_resident_per_day
+        while True:
+            now, step = self.env.now, p.crash_interval_s
+            if counts:
+                current = np.asarray(self.roads.vehicle_km(), float)
+                vkm = np.maximum(current - previous, 0.0) / p.traffic_scale
+                previous = current.copy()
+            else:
+                hour = int(now // 3600) % 24
+                vkm = share * daily_vkm * p.hourly_profile["traffic"][hour] * step / 86_400.0
+            expected = vkm.sum() / 1e6 * p.crashes_per_million_vehicle_km
+            n = int(rng.poisson(expected)) if expected > 0 else 0
+            times = np.sort(now + rng.random(n) * step)
+            edges = rng.choice(net.n_edges, size=n, p=vkm / vkm.sum()) if n else []
+            for t, edge in zip(times, edges, strict=True):
+                yield self.env.timeout(t - self.env.now)
+                self._new_incident("crash", int(net.indices[edge]), source="traffic")
+            yield self.env.timeout(now + step - self.env.now)
+
+    def _new_incident(self, kind: str, node: int, *, source: str) -> None:
+        p, rng = self.params, self._rng["service"]
+        draws = {
+            "dispatch_delay": p.dispatch_delay_s.sample(rng),
+            "turnout": p.turnout_s.sample(rng),
+            "scene": p.scene_s[kind].sample(rng),
+            "transport": bool(rng.random() < p.transport_share[kind]),
+            "handover": p.handover_s.sample(rng),
+        }
+        incident = _Incident(
+            len(self._incidents),
+            kind,
+            int(self.city.node_zone[node]),
+            int(node),
+            float(self.env.now),
+            draws,
+        )
+        incident.record["source"] = source
+        self._incidents.append(incident)
+        self.env.process(self._respond(incident))
+
+    def report(self, kind: str, node: int, *, draws: dict | None = None) -> None:
+        """Place an incident now (scripted scenarios and tests); ``draws`` fixes its times.
+
+        ``draws`` may give ``dispatch_delay``, ``turnout``, ``scene``, ``handover`` (s) and
+        ``transport`` (bool); the rest are drawn.
+        """
+        if kind not in INCIDENT_KINDS:
+            raise TwinError(f"unknown incident kind {kind!r}; expected one of {INCIDENT_KINDS}")
+        self._new_incident(kind, int(node), source="scripted")
+        if draws:
+            self._incidents[-1].draws.update(draws)
+
+    def _travel(self, origin: int, destination: int):
+        """Drive (a process); returns the arrival time."""
+        if self.params.travel == "zero" or origin == destination:
+            return self.env.now
+        journey = yield self.roads.drive(origin, destination, vehicle_class="emergency")
+        return float(getattr(journey, "arrive", self.env.now))
+
+    def _respond(self, incident: _Incident):
+        env, d, rec = self.env, incident.draws, incident.record
+        unit_type = self.params.unit_type[incident.kind]
+        yield env.timeout(d["dispatch_delay"])
+        queued_at = env.now
+        request = self.pools[unit_type].request(lambda free: self._best(free, incident.node))
+        rec["waited"] = not request.triggered
+        unit: Unit = yield request
+        rec.update(dispatch=env.now, wait_s=env.now - queued_at, unit=unit.unit_id)
+        rec.update(unit_type=unit.unit_type, station=unit.station)
+        unit.busy_since, unit.calls = env.now, unit.calls + 1
+        yield env.timeout(d["turnout"])
+        rec["depart"] = env.now
+        yield from self._travel(unit.base, incident.node)
+        rec["on_scene"] = env.now
+        yield env.timeout(d["scene"])
+        rec["left_scene"] = env.now
+        where = incident.node
+        if d["transport"] and len(self.hospitals) and unit_type == "ambulance":
+            hospital = self._nearest_hospital(incident.node)
+            rec["hospital"] = hospital
+            yield from self._travel(incident.node, hospital)
+            rec["at_hospital"] = env.now
+            yield env.timeout(d["handover"])
+            rec["handover_done"] = env.now
+            where = hospital
+        yield from self._travel(where, unit.base)
+        rec["back_at_base"] = env.now
+        unit.busy_s += env.now - unit.busy_since
+        unit.busy_since = math.nan
+        self.pools[unit_type].release(unit)
+
+    def _best(self, free: list[Unit], node: int) -> Unit:
+        """The free unit with the shortest current travel time to ``node``."""
+        if len(free) == 1 or self.params.travel == "zero":
+            return free[0]
+        times = self.graph.times_to(self.roads.link_times("emergency"), node)
+        return min(free, key=lambda u: (times[u.base], u.unit_id))
+
+    def _nearest_hospital(self, node: int) -> int:
+        if self.params.travel == "zero" or len(self.hospitals) == 1:
+            return int(self.hospitals[0])
+        times = self.graph.times_from(self.roads.link_times("emergency"), [node])[0]
+        return int(self.hospitals[np.argmin(times[self.hospitals])])
+
+    # -- outputs -----------------------------------------------------------------------------
+    def incidents_table(self) -> pd.DataFrame:
+        """One row per incident (columns :data:`INCIDENT_COLUMNS`), seconds after midnight.
+
+        ``source`` says what raised the incident (``resident``, ``tourist``, ``building``,
+        ``traffic`` or ``scripted``); ``zone`` and ``node`` are where (drive node position);
+        ``unit`` is the unit's id (``"ambulance/<station>/<k>"``); ``waited`` is true when
+        no unit was free and ``wait_s`` the seconds spent waiting for one. Times not reached
+        by the end of the run are NaN; ``response_time`` is ``on_scene - call``;
+        ``hospital`` is the hospital's drive node (-1 when the patient was not transported).
+        """
+        rows = []
+        for inc in self._incidents:
+            r = inc.record
+            row = {
+                "incident_id": inc.incident_id,
+                "kind": inc.kind,
+                "source": r.get("source", ""),
+                "zone": inc.zone,
+                "node": inc.node,
+                "call": inc.call,
+                "unit": r.get("unit", ""),
+                "unit_type": r.get("unit_type", self.params.unit_type[inc.kind]),
+                "station": r.get("station", ""),
+                "hospital": int(r.get("hospital", -1)),
+                "waited": bool(r.get("waited", False)),
+            }
+            for col in (
+                "dispatch",
+                "depart",
+                "on_scene",
+                "left_scene",
+                "at_hospital",
+                "handover_done",
+                "back_at_base",
+                "wait_s",
+            ):
+                row[col] = float(r.get(col, math.nan))
+            row["response_time"] = row["on_scene"] - inc.call
+            rows.append(row)
+        table = pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS))
+        return table.astype(
+            {"incident_id": np.int64, "zone": np.int64, "node": np.int64, "hospital": np.int64}
+        ).astype({"waited": bool})
+
+    def units_table(self) -> pd.DataFrame:
+        """One row per unit: ``unit``, ``unit_type``, ``station``, ``node``, ``calls``,
+        ``busy_s`` and ``utilisation`` (busy share of the time since :meth:`start`)."""
+        span = self._span()
+        rows = []
+        for units in self.units.values():
+            for u in units:
+                running = 0.0 if math.isnan(u.busy_since) else self.env.now - u.busy_since
+                busy = u.busy_s + running
+                rows.append(
+                    {
+                        "unit": u.unit_id,
+                        "unit_type": u.unit_type,
+                        "station": u.station,
+                        "node": u.base,
+                        "calls": u.calls,
+                        "busy_s": busy,
+                        "utilisation": busy / span if span > 0 else math.nan,
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def _span(self) -> float:
+        return float(self.env.now - (self._started_at or 0.0))
+
+    def kpis(self) -> dict:
+        """Headline numbers: counts, response times (s), shares reached in 8 and 15 minutes,
+        calls that waited, their mean wait for a unit (``unit_wait_mean_s``, over all calls)
+        and unit utilisation by type (0-1)."""
+        table = self.incidents_table()
+        units = self.units_table()
+        reached = table["response_time"].dropna().to_numpy()
+        out = {
+            "incidents_total": len(table),
+            "incidents_by_kind": {k: int((table["kind"] == k).sum()) for k in INCIDENT_KINDS},
+            "incidents_reached": len(reached),
+            "response_time_mean_s": summary_stat(reached, np.mean),
+            "response_time_median_s": summary_stat(reached, np.median),
+            "response_time_p90_s": summary_stat(reached, lambda a: np.percentile(a, 90)),
+            "share_within_8min": within_share(table, 480.0, self.env.now),
+            "share_within_15min": within_share(table, 900.0, self.env.now),
+            "calls_waited": int(table["waited"].sum()),
+            "unit_wait_mean_s": summary_stat(table["wait_s"].dropna().to_numpy(), np.mean),
+            "units_total": {t: len(u) for t, u in self.units.items()},
+            "unit_utilisation": {
+                t: float(units.loc[units["unit_type"] == t, "utilisation"].mean())
+                if (units["unit_type"] == t).any() and self._span() > 0
+                else math.nan
+                for t in UNIT_TYPES
+            },
+        }
+        return out
+
+    def response_by_zone_hour(self) -> pd.DataFrame:
+        """Response times by zone and hour of the call: ``incidents``, ``reached``,
+        ``mean_s``, ``median_s``, ``p90_s`` and ``share_within_8min``."""
+        return response_by_zone_hour(self.incidents_table(), self.env.now)

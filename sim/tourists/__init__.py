@@ -1,0 +1,1 @@
+"""Tourists: parties, itineraries, ticket gates, their parameters and records."""

@@ -1,0 +1,1 @@
+"""Traffic on the drive network: the engine, its parameters, routing tables and records."""

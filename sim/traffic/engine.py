@@ -1,0 +1,453 @@
+"""Mesoscopic traffic on the drive network, stepped by a SimPy process.
+
+:class:`Traffic` holds one run's link-queue state (:mod:`kernels.traffic`: the model,
+the intersection rule and the emergency-vehicle rule are documented there), releases the
+day's trips at their departure times, refreshes the routing tables from current travel
+times every ``reroute_s`` seconds (and at once when roads close), records per-link
+statistics every ``stats_interval_s`` and stops early on gridlock. Other processes (tourist
+taxis, ambulances) inject vehicles with :meth:`Traffic.drive` and read
+:meth:`Traffic.link_times`; it implements :class:`sim.roads.Roads`.
+
+Clock: the kernel runs behind ``env.now`` by less than one step. At each step the process
+advances the kernel to ``env.now``; a vehicle injected at ``env.now`` departs at exactly
+that time in the next advance.
+
+Routing cost: a refresh recomputes only destination rows in use whose trees a changed link
+can affect (:meth:`sim.traffic.routing.RouteTables.affected`), at most ``reroute_max_rows`` of
+them (busiest and stalest first); quiet periods skip refreshes. Every vehicle is routed
+on car link times (free flow plus queue delay) whatever its class; emergency vehicles use
+the same tables. ``timers`` holds the wall seconds spent routing, moving and recording.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from kernels import traffic as kt
+from sim.roads import Journey
+from sim.traffic.params import TrafficParams
+from sim.traffic.records import LinkRecorder, kpis_from_state, trips_from_state
+from sim.traffic.routing import RouteTables
+from twin.errors import TripsError, TwinError
+from twin.network import Network
+from twin.vehicles import load_vehicle_classes
+
+__all__ = ["Traffic", "TrafficParams", "UnroutableError"]
+
+log = logging.getLogger(__name__)
+
+TRIP_COLUMNS = ("trip_id", "origin", "destination", "depart", "vehicle_class")
+
+
+class UnroutableError(TwinError, ValueError):
+    """An injected vehicle's destination cannot be reached from where it is."""
+
+
+class Traffic:
+    """A day of link-queue traffic on one network, sharing a SimPy clock.
+
+    Parameters
+    ----------
+    env
+        The run's environment; its clock is seconds after midnight.
+    network
+        The drive network.
+    trips
+        ``trip_id`` (int), ``origin``, ``destination`` (drive node positions), ``depart``
+        (seconds after midnight, not before ``env.now``), ``vehicle_class`` (a class of
+        ``vehicles``). May be empty.
+    vehicles
+        Vehicle class table (``twin.vehicles.load_vehicle_classes()`` by default):
+        ``pcu``, ``speed_factor``, ``co2_g_per_km`` per class. The class named
+        ``"emergency"`` passes queues.
+    rng
+        The run's traffic generator (tie-breaking of equal departures, departure jitter).
+    params
+        :class:`TrafficParams` or a mapping of its fields.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        network: Network,
+        trips: pd.DataFrame,
+        *,
+        vehicles: pd.DataFrame | None = None,
+        rng: np.random.Generator,
+        params: TrafficParams | Mapping[str, Any] | None = None,
+    ) -> None:
+        self.env = env
+        self.network = network
+        self.params = p = TrafficParams.from_mapping(params)
+        self.rng = rng
+        self.timers = {"routing": 0.0, "movement": 0.0, "records": 0.0}
+        table = load_vehicle_classes() if vehicles is None else vehicles
+        if "vehicle_class" in table.columns:
+            table = table.set_index("vehicle_class")
+        self.vehicles = table
+        self.class_names = tuple(str(c) for c in table.index)
+        self._class_index = {c: i for i, c in enumerate(self.class_names)}
+        if network.n_edges == 0:
+            raise TwinError("the drive network has no edges; traffic needs roads")
+        if not (network.capacity > 0).all() or not (network.speed > 0).all():
+            raise TwinError(
+                "every drive edge needs capacity > 0 PCU/h and speed > 0 m/s; "
+                "fill missing values from the road-class defaults"
+            )
+        speed_factor = table["speed_factor"].to_numpy(dtype=np.float64)
+        length = network.length.astype(np.float64)
+        self._free_flow = np.stack([length / (network.speed * sf) for sf in speed_factor])
+        storage = np.maximum(network.storage, p.min_storage_pcu)
+        self.start_time = float(env.now)
+
+        trips = self._check_trips(trips)
+        depart = trips["depart"].to_numpy(dtype=np.float64).copy()
+        if p.depart_jitter_s > 0 and len(depart):
+            depart += rng.uniform(-p.depart_jitter_s, p.depart_jitter_s, len(depart))
+            np.maximum(depart, self.start_time, out=depart)
+        order = np.lexsort((rng.random(len(depart)), depart))
+        self._trips = trips.iloc[order].reset_index(drop=True)
+        depart = depart[order]
+        self.n_demand = len(depart)
+
+        self.routes = RouteTables(
+            network, self._trips["destination"].to_numpy(np.int64), chunk=p.route_chunk
+        )
+        emergency = self._class_index.get("emergency", -1)
+        self.state = kt.LinkQueueState(
+            heads=network.indices,
+            n_nodes=network.n_nodes,
+            free_flow=self._free_flow,
+            headway=3600.0 / network.capacity,
+            storage=storage,
+            length=length,
+            class_pcu=table["pcu"].to_numpy(dtype=np.float64),
+            emergency_class=emergency,
+            emergency_congestion=p.emergency_congestion,
+            block_relief=p.block_relief_s,
+            capacity=self.n_demand + 64,
+        )
+        s = self.state
+        s.clock[kt.T_NOW] = self.start_time
+        s.clock[kt.T_LAST_MOVE] = self.start_time
+        s.occ_last[:] = self.start_time
+        s.set_table(self.routes.table)
+        classes = self._trips["vehicle_class"].map(self._class_index).to_numpy(np.int64)
+        s.add_vehicles(
+            origin=self._trips["origin"].to_numpy(np.int64),
+            dest=self._trips["destination"].to_numpy(np.int64),
+            row=self.routes.rows(self._trips["destination"].to_numpy(np.int64)),
+            vehicle_class=classes,
+            depart=depart,
+        )
+        self._injected: dict[int, tuple[simpy.Event, int]] = {}
+        self._pending: list[int] = []
+        self._recorder = LinkRecorder(network.n_edges, p.stats_interval_s, self.start_time)
+        self._next_reroute = self.start_time
+        self._gridlock: str | None = None
+        self._until: float | None = None
+        self._link_time_cache: tuple[float, np.ndarray] | None = None
+        self.refreshes = self.refreshes_skipped = 0
+        self._base_weights: np.ndarray | None = None
+        self._next_relief = self.start_time
+        self._refresh(self.start_time, force=True)
+
+    # -- input -------------------------------------------------------------------------
+    def _check_trips(self, trips: pd.DataFrame) -> pd.DataFrame:
+        missing = [c for c in TRIP_COLUMNS if c not in trips.columns]
+        if missing:
+            raise TripsError(
+                f"trips lack the columns {missing}; expected {list(TRIP_COLUMNS)} "
+                "(origin and destination as drive node positions, depart in seconds)"
+            )
+        trips = trips.loc[:, list(TRIP_COLUMNS)].copy()
+        n = self.network.n_nodes
+        for column in ("origin", "destination"):
+            values = pd.to_numeric(trips[column], errors="coerce")
+            bad = ~values.between(0, n - 1) | (values != values.round())
+            if bad.any():
+                rows = trips.index[bad][:5].tolist()
+                raise TripsError(
+                    f"trips {column} must be drive node positions 0..{n - 1}; rows {rows} "
+                    f"have {trips.loc[bad, column].head().tolist()}. Map node ids to positions"
+                )
+            trips[column] = values.astype(np.int64)
+        depart = pd.to_numeric(trips["depart"], errors="coerce")
+        bad = ~np.isfinite(depart) | (depart < self.env.now)
+        if bad.any():
+            rows = trips.index[bad][:5].tolist()
+            raise TripsError(
+                f"trips depart must be seconds after midnight not before the simulation "
+                f"start ({self.env.now:g} s); rows {rows} have "
+                f"{trips.loc[bad, 'depart'].head().tolist()}. Drop them or start earlier"
+            )
+        trips["depart"] = depart.astype(np.float64)
+        unknown = sorted(set(trips["vehicle_class"].astype(str)) - set(self.class_names))
+        if unknown:
+            raise TripsError(
+                f"trips name vehicle classes {unknown} that have no PCU in the vehicle table; "
+                f"expected one of {list(self.class_names)}"
+            )
+        trips["vehicle_class"] = trips["vehicle_class"].astype(str)
+        trips["trip_id"] = trips["trip_id"].astype(np.int64)
+        return trips
+
+    # -- the process ---------------------------------------------------------------------
+    def start(self, until: float) -> simpy.Process:
+        """Start the SimPy process that advances the traffic until ``until`` (seconds)."""
+        self._until = float(until)
+        return self.env.process(self._run(float(until)))
+
+    def _run(self, until: float):
+        p = self.params
+        while self.now < until and self._gridlock is None:
+            t_next = min(
+                self.now + p.step_s,
+                until,
+                self._recorder.next_boundary,
+                max(self._next_reroute, self.now + 1e-9),
+            )
+            if t_next > self.env.now:
+                yield self.env.timeout(t_next - self.env.now)
+            self._advance(t_next)
+
+    @property
+    def now(self) -> float:
+        """Simulated time the kernel has reached, seconds."""
+        return float(self.state.clock[kt.T_NOW])
+
+    def _advance(self, t_end: float) -> None:
+        s = self.state
+        if t_end > self.now:
+            inject = np.array(self._pending, dtype=np.int64)
+            self._pending.clear()
+            t0 = time.perf_counter()
+            kt.advance(s, t_end, inject)
+            self.timers["movement"] += time.perf_counter() - t0
+        if self._injected:
+            self._settle_injected()
+        self._check_gridlock(t_end)
+        t0 = time.perf_counter()
+        if t_end >= self._recorder.next_boundary:
+            self._recorder.flush(s, t_end)
+        self.timers["records"] += time.perf_counter() - t0
+        if t_end >= self._next_reroute:
+            self._refresh(t_end)
+        elif self.params.block_relief_s is not None and t_end >= self._next_relief:
+            kt.wake_all(s, t_end)  # blocked vehicles check gridlock relief
+            self._next_relief = t_end + self.params.block_relief_s / 5.0
+
+    def _check_gridlock(self, t: float) -> None:
+        s = self.state
+        active = int(s.counts[kt.C_ON_NETWORK] + s.counts[kt.C_WAITING])
+        idle = t - float(s.clock[kt.T_LAST_MOVE])
+        if active and idle >= self.params.gridlock_s:
+            held = int((s.q_head >= 0).sum())
+            blocked = int((s.w_head >= 0).sum())
+            self._gridlock = (
+                f"gridlock at {t:.0f} s: {active} vehicles on or waiting to enter the network "
+                f"and none moved for {idle:.0f} s ({held} links hold vehicles, {blocked} of "
+                "them full with traffic waiting to enter); the run stopped early"
+            )
+            log.warning(self._gridlock)
+
+    def _sync(self) -> None:
+        """Bring the kernel up to ``env.now`` (within the run's window) before a read-out."""
+        target = self.env.now if self._until is None else min(self.env.now, self._until)
+        if target > self.now and self._gridlock is None and self._until is not None:
+            self._advance(target)
+
+    # -- routing -------------------------------------------------------------------------
+    def _routing_weights(self) -> np.ndarray:
+        return self.link_times("car" if "car" in self._class_index else self.class_names[0])
+
+    def _refresh(self, t: float, *, force: bool = False) -> None:
+        """Routing at ``t``: a new epoch when link times changed (or ``force``), then the
+        rows in use or needed before the next refresh that are stale."""
+        t0 = time.perf_counter()
+        s, r, p = self.state, self.routes, self.params
+        weights = self._routing_weights()
+        if force or self._base_weights is None:
+            changed = np.arange(len(weights))
+        else:
+            changed = self._changed(weights, self._base_weights)
+        renew = force or len(changed) > 0
+        horizon = t + p.reroute_s + p.step_s
+        released = int(s.counts[kt.C_RELEASED])
+        pending = s.order[released : s.counts[kt.C_ORDER]]
+        upto = int(np.searchsorted(s.v_depart[pending], horizon, side="left"))
+        in_use = np.union1d(np.flatnonzero(s.row_active[: r.n_rows] > 0), s.v_row[pending[:upto]])
+        if renew:
+            r.new_epoch(weights, invalidate=force)
+            self.refreshes += 1
+            if self._base_weights is None:
+                self._base_weights = weights.copy()
+            self._base_weights[changed] = weights[changed]
+        else:
+            self.refreshes_skipped += 1
+        # rows never computed (or computed before a closure) are due whatever the budget
+        due = in_use[r.epoch_of_row[in_use] < r.valid_epoch]
+        optional = np.zeros(0, dtype=np.int64)
+        if renew and not force:
+            valid = in_use[r.epoch_of_row[in_use] >= r.valid_epoch]
+            optional = r.affected(valid, changed, weights)
+            budget = p.reroute_max_rows
+            if budget is not None and len(optional) > budget:
+                # the busiest and stalest rows first
+                score = (s.row_active[optional] + 1) * (r.epoch - r.epoch_of_row[optional])
+                optional = optional[np.argsort(-score, kind="stable")[:budget]]
+        r.refresh(np.union1d(due, optional))
+        if renew or p.block_relief_s is not None:
+            # blocked vehicles look again at the new routes (and at gridlock relief)
+            kt.wake_all(s, self.now)
+            if p.block_relief_s is not None:
+                self._next_relief = t + p.block_relief_s / 5.0
+        self._next_reroute = t + p.reroute_s
+        self.timers["routing"] += time.perf_counter() - t0
+
+    def _changed(self, weights: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Links whose time moved by more than the tolerances since it was last noted."""
+        p = self.params
+        with np.errstate(invalid="ignore"):
+            moved = np.abs(weights - before)
+            limit = np.maximum(p.reroute_abs_change_s, p.reroute_rel_change * before)
+            return np.flatnonzero((moved > limit) | (np.isinf(weights) != np.isinf(before)))
+
+    # -- Roads protocol ------------------------------------------------------------------
+    def link_times(self, vehicle_class: str = "car") -> np.ndarray:
+        """Current traversal time of every edge for ``vehicle_class``, seconds.
+
+        Free-flow time for the class plus the queue delay estimate (PCU that finished
+        their free-flow run and wait at the exit, times the link's headway); ``inf`` on
+        closed edges.
+        """
+        c = self._class(vehicle_class)
+        cache = self._link_time_cache
+        if cache is None or cache[0] != self.now:
+            delay = kt.queued_pcu(self.state, self.now) * self.state.headway
+            self._link_time_cache = cache = (self.now, delay)
+        times = self._free_flow[c] + cache[1]
+        times[(self.state.closed >> np.uint32(c)) & 1 == 1] = np.inf
+        return times
+
+    def drive(self, origin: int, destination: int, *, vehicle_class: str = "car") -> simpy.Event:
+        """Inject one vehicle now; the event succeeds at its arrival with a Journey.
+
+        The event fails with :class:`UnroutableError` when the destination cannot be
+        reached. The vehicle moves only while the traffic process runs (:meth:`start`).
+        """
+        n = self.network.n_nodes
+        for name, node in (("origin", origin), ("destination", destination)):
+            if not 0 <= int(node) < n:
+                raise TripsError(f"{name} {node} is not a drive node position (0..{n - 1})")
+        c = self._class(vehicle_class)
+        row, grew = self.routes.row(int(destination))
+        if grew:
+            self.state.set_table(self.routes.table)
+        if self.routes.epoch_of_row[row] != self.routes.epoch:
+            t0 = time.perf_counter()
+            self.routes.refresh(np.array([row]))
+            self.timers["routing"] += time.perf_counter() - t0
+        (v,) = self.state.add_vehicles(
+            origin=np.array([int(origin)]),
+            dest=np.array([int(destination)]),
+            row=np.array([row]),
+            vehicle_class=np.array([c]),
+            depart=np.array([max(float(self.env.now), self.now)]),
+            scheduled=False,
+        )
+        event = self.env.event()
+        self._injected[int(v)] = (event, c)
+        self._pending.append(int(v))
+        return event
+
+    def _settle_injected(self) -> None:
+        s = self.state
+        done = [v for v in self._injected if s.v_state[v] >= kt.ARRIVED]
+        for v in done:
+            event, c = self._injected.pop(v)
+            if s.v_state[v] == kt.ARRIVED:
+                event.succeed(
+                    Journey(
+                        int(s.v_origin[v]),
+                        int(s.v_dest[v]),
+                        float(s.v_depart[v]),
+                        float(s.v_arrive[v]),
+                        float(s.v_dist[v]),
+                        self.class_names[c],
+                    )
+                )
+            else:
+                event.fail(
+                    UnroutableError(
+                        f"{self.class_names[c]} from node {int(s.v_origin[v])} cannot reach "
+                        f"node {int(s.v_dest[v])} (no open road leads there)"
+                    )
+                )
+
+    def _class(self, vehicle_class: str) -> int:
+        try:
+            return self._class_index[vehicle_class]
+        except KeyError:
+            raise TripsError(
+                f"vehicle class {vehicle_class!r} has no PCU in the vehicle table; "
+                f"expected one of {list(self.class_names)}"
+            ) from None
+
+    # -- closures ------------------------------------------------------------------------
+    def close_edges(self, edges: Iterable[int], *, at: float | None = None) -> None:
+        """Close drive edges now or at ``at`` (seconds); everyone reroutes at once.
+
+        Vehicles already on a closed edge drive out of it; nobody enters it; vehicles
+        whose destination becomes unreachable leave the network as unroutable.
+        """
+        edges = np.unique(np.asarray(list(edges), dtype=np.int64))
+        m = self.network.n_edges
+        if len(edges) and (edges.min() < 0 or edges.max() >= m):
+            raise TwinError(f"edges to close must be drive edge positions 0..{m - 1}")
+        if at is None or at <= self.env.now:
+            self._close(edges)
+        else:
+            self.env.process(self._close_later(edges, float(at)))
+
+    def _close_later(self, edges: np.ndarray, at: float):
+        yield self.env.timeout(at - self.env.now)
+        self._close(edges)
+
+    def _close(self, edges: np.ndarray) -> None:
+        self.state.closed[edges] = kt.ALL_CLASSES
+        self._link_time_cache = None
+        self._refresh(self.now, force=True)
+
+    # -- records -------------------------------------------------------------------------
+    def vehicle_km(self) -> np.ndarray:
+        """Cumulative vehicle-km per edge so far (completed traversals)."""
+        self._sync()
+        return self.state.cum_len / 1000.0
+
+    def trips_table(self) -> pd.DataFrame:
+        """One row per trip, demand then injected vehicles (see :mod:`sim.traffic.records`)."""
+        self._sync()
+        return trips_from_state(self)
+
+    def links_table(self, interval: float = 900.0) -> pd.DataFrame:
+        """Per edge and interval: entries, mean speed, density and queue."""
+        self._sync()
+        return self._recorder.table(self.state, self.now, interval)
+
+    def kpis(self) -> dict:
+        """Network totals of the run so far (see :func:`sim.traffic.records.kpis_from_state`)."""
+        self._sync()
+        return kpis_from_state(self)
+
+    @property
+    def gridlock(self) -> str | None:
+        """``None``, or a description of the gridlock that stopped the run."""
+        return self._gridlock

@@ -1,0 +1,130 @@
+"""Parameters of the mesoscopic traffic engine (:class:`sim.traffic.engine.Traffic`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from twin.errors import ConfigError
+
+__all__ = ["TrafficParams"]
+
+
+@dataclass(frozen=True)
+class TrafficParams:
+    """How the traffic engine steps, routes, records and gives up.
+
+    Attributes
+    ----------
+    step_s
+        Seconds of simulated time per SimPy step. Movement inside the kernel is event
+        driven in continuous time, so the step does not change the traffic; it sets how
+        often other processes see it (a vehicle injected with ``drive`` departs at the
+        exact ``env.now``; its arrival event fires at the end of the step it arrives in,
+        at most ``step_s`` late, while ``Journey.arrive`` holds the exact time).
+    reroute_s
+        Seconds between refreshes of the next-hop routing tables from current travel
+        times (closures refresh at once).
+    reroute_max_rows
+        At most this many destination rows are recomputed per scheduled refresh (the
+        busiest and stalest first; ``None``: all that a change affects). Bounds the
+        routing cost of a day at ``86400 / reroute_s × reroute_max_rows`` trees; rows
+        left over keep their last tree (a valid, slightly dated route) until a later
+        refresh. Rows never computed, and every row after a closure, are always done.
+    reroute_abs_change_s, reroute_rel_change
+        A scheduled refresh is skipped when no link's travel time moved, since the last
+        refresh, by more than both this many seconds and this fraction of its time then
+        (quiet hours cost no routing).
+    stats_interval_s
+        Length of the per-link reporting interval, seconds (15 minutes).
+    gridlock_s
+        Seconds with vehicles on the network (or waiting to enter it) and not one
+        vehicle moving before the run is declared gridlocked and stopped.
+    depart_jitter_s
+        Half-width of a uniform random shift added to each trip's departure time, seconds
+        (0: departures exactly as given). Ties between equal departure times are always
+        broken in a random order drawn from the run's generator.
+    emergency_congestion
+        Emergency vehicles pass queues but take ``free-flow time × (1 + this × occupancy /
+        storage)`` on each link (occupancy capped at storage): 1.0 doubles the free-flow
+        time on a jammed link.
+    block_relief_s
+        Gridlock relief: a vehicle held this many seconds at the head of its link by a
+        full next link enters that link anyway, over its storage (SUMO's
+        time-to-teleport is 300 s too, but here the vehicle stays on the road). Blocked
+        vehicles check it every ``block_relief_s / 5`` seconds (and at route refreshes),
+        so relief comes up to a fifth late. ``None`` turns relief off (a circular jam then
+        stays locked and is reported as gridlock). Forced entries are counted in the
+        KPIs (``forced_entries``).
+    min_storage_pcu
+        Every link stores at least this many PCU (very short OSM links would otherwise
+        hold a fraction of a car).
+    route_chunk
+        Destinations routed per call of the next-hop kernel (bounds scratch memory:
+        ``16 × route_chunk × nodes`` bytes).
+    """
+
+    step_s: float = 2.0
+    reroute_s: float = 300.0
+    reroute_max_rows: int | None = 128
+    reroute_abs_change_s: float = 5.0
+    reroute_rel_change: float = 0.2
+    stats_interval_s: float = 900.0
+    gridlock_s: float = 1200.0
+    depart_jitter_s: float = 0.0
+    emergency_congestion: float = 1.0
+    block_relief_s: float | None = 300.0
+    min_storage_pcu: float = 1.0
+    route_chunk: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("step_s", "reroute_s", "stats_interval_s", "gridlock_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value > 0):
+                raise ConfigError(
+                    f"traffic parameter {name} = {value!r}; expected a number of seconds > 0"
+                )
+        for name in (
+            "depart_jitter_s",
+            "emergency_congestion",
+            "min_storage_pcu",
+            "reroute_abs_change_s",
+            "reroute_rel_change",
+        ):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and value >= 0):
+                raise ConfigError(f"traffic parameter {name} = {value!r}; expected a number >= 0")
+        relief = self.block_relief_s
+        if relief is not None and not (isinstance(relief, int | float) and relief > 0):
+            raise ConfigError(
+                f"traffic parameter block_relief_s = {relief!r}; expected seconds > 0 or None"
+            )
+        rows = self.reroute_max_rows
+        if rows is not None and not (isinstance(rows, int) and rows >= 1):
+            raise ConfigError(
+                f"traffic parameter reroute_max_rows = {rows!r}; expected an integer >= 1 or None"
+            )
+        if not (isinstance(self.route_chunk, int) and self.route_chunk >= 1):
+            raise ConfigError(
+                f"traffic parameter route_chunk = {self.route_chunk!r}; expected an integer >= 1"
+            )
+
+    @classmethod
+    def from_mapping(cls, values: TrafficParams | Mapping[str, Any] | None) -> TrafficParams:
+        """Parameters from a mapping (unknown keys are an error), an instance or ``None``."""
+        if values is None:
+            return cls()
+        if isinstance(values, cls):
+            return values
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown traffic parameters {unknown}; expected some of {sorted(known)}"
+            )
+        return cls(**dict(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (for manifests)."""
+        return asdict(self)

@@ -1,0 +1,240 @@
+"""The traffic engine's records: per-link interval statistics, the trips table and KPIs.
+
+Everything here reads the arrays of a :class:`kernels.traffic.LinkQueueState`; nothing
+changes the traffic.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from kernels import traffic as kt
+
+if TYPE_CHECKING:
+    from sim.traffic.engine import Traffic
+
+__all__ = ["STATUS", "LinkRecorder", "kpis_from_state", "trips_from_state"]
+
+#: Vehicle states by code, as the ``status`` column of the trips table names them.
+STATUS = ("scheduled", "waiting", "on_network", "arrived", "unroutable", "stranded")
+
+_LINK_FIELDS = ("entries", "exits", "metres", "seconds", "pcu_seconds", "queue_pcu", "duration")
+
+
+class LinkRecorder:
+    """Collects per-link statistics at fixed interval boundaries (seconds after midnight).
+
+    Intervals are aligned to multiples of ``interval`` (a run starting at 06:05 with 900 s
+    intervals records 06:05–06:15, then 06:15–06:30 …).
+    """
+
+    def __init__(self, n_edges: int, interval: float, start: float) -> None:
+        self.n_edges = n_edges
+        self.interval = float(interval)
+        self.start = float(start)
+        self.interval_start = float(start)
+        self.next_boundary = (math.floor(start / interval) + 1) * interval
+        self._chunks: list[pd.DataFrame] = []
+
+    def _rows(self, s: kt.LinkQueueState, t: float) -> pd.DataFrame:
+        occ_int = s.occ_int + s.occ * (t - s.occ_last)
+        queue = kt.queued_pcu(s, t)
+        keep = np.flatnonzero((s.st_entries > 0) | (s.st_exits > 0) | (occ_int > 0) | (queue > 0))
+        return pd.DataFrame(
+            {
+                "edge": keep.astype(np.int64),
+                "interval_start": self.interval_start,
+                "entries": s.st_entries[keep].copy(),
+                "exits": s.st_exits[keep].copy(),
+                "metres": s.st_len[keep].copy(),
+                "seconds": s.st_time[keep].copy(),
+                "pcu_seconds": occ_int[keep],
+                "queue_pcu": queue[keep],
+                "duration": t - self.interval_start,
+            }
+        )
+
+    def flush(self, s: kt.LinkQueueState, t: float) -> None:
+        """Close the interval ending at ``t`` and reset the kernel's interval counters."""
+        self._chunks.append(self._rows(s, t))
+        s.occ_int[:] = 0.0
+        s.occ_last[:] = t
+        for name in ("st_entries", "st_exits", "st_len", "st_time"):
+            getattr(s, name)[:] = 0
+        self.interval_start = t
+        while self.next_boundary <= t:
+            self.next_boundary += self.interval
+
+    def table(self, s: kt.LinkQueueState, now: float, interval: float) -> pd.DataFrame:
+        """Per edge and interval: ``edge``, ``interval_start`` (s), ``entries``, ``exits``,
+        ``mean_speed_kmh`` (space-mean speed of the vehicles that left the edge),
+        ``density_pcu_per_km`` (time-mean PCU on the edge per km), ``queue_pcu`` (PCU
+        waiting at the exit at the interval's end).
+
+        ``interval`` must be a multiple of the recording interval.
+        """
+        ratio = interval / self.interval
+        if not (ratio >= 1 and abs(ratio - round(ratio)) < 1e-9):
+            raise ValueError(
+                f"links_table interval {interval:g} s must be a multiple of the recording "
+                f"interval ({self.interval:g} s, TrafficParams.stats_interval_s)"
+            )
+        chunks = list(self._chunks)
+        if now > self.interval_start:
+            chunks.append(self._rows(s, now))
+        if not chunks:
+            return _link_columns(pd.DataFrame({f: [] for f in ("edge", "interval_start")}), s)
+        rows = pd.concat(chunks, ignore_index=True)
+        if round(ratio) != 1:
+            group = np.floor(rows["interval_start"] / interval) * interval
+            rows["interval_start"] = np.maximum(group, self.start)
+            rows = rows.sort_values(["edge", "interval_start"], kind="stable")
+            rows = rows.groupby(["edge", "interval_start"], as_index=False, sort=True).agg(
+                entries=("entries", "sum"),
+                exits=("exits", "sum"),
+                metres=("metres", "sum"),
+                seconds=("seconds", "sum"),
+                pcu_seconds=("pcu_seconds", "sum"),
+                queue_pcu=("queue_pcu", "last"),
+            )
+            end = np.minimum((np.floor(rows["interval_start"] / interval) + 1) * interval, now)
+            rows["duration"] = end - rows["interval_start"]
+        return _link_columns(rows, s)
+
+
+def _link_columns(rows: pd.DataFrame, s: kt.LinkQueueState) -> pd.DataFrame:
+    if rows.empty:
+        return pd.DataFrame(
+            {
+                "edge": pd.Series([], dtype=np.int64),
+                "interval_start": pd.Series([], dtype=np.float64),
+                "entries": pd.Series([], dtype=np.int64),
+                "exits": pd.Series([], dtype=np.int64),
+                "mean_speed_kmh": pd.Series([], dtype=np.float64),
+                "density_pcu_per_km": pd.Series([], dtype=np.float64),
+                "queue_pcu": pd.Series([], dtype=np.float64),
+            }
+        )
+    edge = rows["edge"].to_numpy(np.int64)
+    seconds = rows["seconds"].to_numpy(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(seconds > 0, rows["metres"].to_numpy() / seconds * 3.6, np.nan)
+        duration = rows["duration"].to_numpy(np.float64)
+        density = np.where(
+            duration > 0,
+            rows["pcu_seconds"].to_numpy() / duration / (s.length[edge] / 1000.0),
+            np.nan,
+        )
+    out = pd.DataFrame(
+        {
+            "edge": edge,
+            "interval_start": rows["interval_start"].to_numpy(np.float64),
+            "entries": rows["entries"].to_numpy(np.int64),
+            "exits": rows["exits"].to_numpy(np.int64),
+            "mean_speed_kmh": speed,
+            "density_pcu_per_km": density,
+            "queue_pcu": rows["queue_pcu"].to_numpy(np.float64),
+        }
+    )
+    return out.sort_values(["interval_start", "edge"], kind="stable").reset_index(drop=True)
+
+
+def trips_from_state(traffic: Traffic) -> pd.DataFrame:
+    """One row per vehicle: the day's trips in departure order, then injected vehicles.
+
+    Columns ``trip_id``, ``origin``, ``destination``, ``depart``, ``arrive`` (NaN if not
+    arrived), ``travel_time`` (s), ``distance`` (metres driven so far), ``delay`` (travel
+    time minus the free-flow time of the links driven, s), ``vehicle_class``, ``source``
+    (``"demand"`` or ``"injected"``) and ``status`` (one of :data:`STATUS`). Injected
+    vehicles get trip ids after the largest demand id.
+    """
+    s = traffic.state
+    n = s.n_vehicles
+    nd = traffic.n_demand
+    trips = traffic._trips
+    first_injected = int(trips["trip_id"].max()) + 1 if nd else 0
+    trip_id = np.concatenate(
+        [trips["trip_id"].to_numpy(np.int64), first_injected + np.arange(n - nd, dtype=np.int64)]
+    )
+    arrive = s.v_arrive[:n].copy()
+    depart = s.v_depart[:n].copy()
+    travel = arrive - depart
+    names = np.array(traffic.class_names, dtype=object)
+    return pd.DataFrame(
+        {
+            "trip_id": trip_id,
+            "origin": s.v_origin[:n].copy(),
+            "destination": s.v_dest[:n].copy(),
+            "depart": depart,
+            "arrive": arrive,
+            "travel_time": travel,
+            "distance": s.v_dist[:n].copy(),
+            "delay": travel - s.v_fftime[:n],
+            "vehicle_class": names[s.v_class[:n]],
+            "source": np.where(np.arange(n) < nd, "demand", "injected"),
+            "status": np.array(STATUS, dtype=object)[s.v_state[:n]],
+        }
+    )
+
+
+def kpis_from_state(traffic: Traffic) -> dict:
+    """Network KPIs so far.
+
+    Trip counts are over the day's (demand) trips; injected vehicles are counted apart
+    (``injected_total``, ``injected_completed``). Vehicle-km, vehicle-hours, delay and CO2
+    cover every vehicle that used the roads. ``vehicle_hours`` counts from departure
+    (waiting to enter included) to arrival or now; ``total_delay_h`` is that time minus
+    the free-flow time of the distance covered; CO2 is vehicle-km by class times the
+    class's ``co2_g_per_km`` from the vehicle table.
+    """
+    s = traffic.state
+    now = traffic.now
+    n, nd = s.n_vehicles, traffic.n_demand
+    state = s.v_state[:n]
+    cls = s.v_class[:n]
+    departed = state != kt.PENDING
+    arrived = state == kt.ARRIVED
+    lost = (state == kt.UNROUTABLE) | (state == kt.STRANDED)
+    end = np.where(arrived | lost, np.nan_to_num(s.v_arrive[:n], nan=now), now)
+    elapsed = np.where(departed, np.maximum(end - s.v_depart[:n], 0.0), 0.0)
+    # free-flow time of the distance covered (for vehicles on a link: the part of it run)
+    on = state == kt.ON_NETWORK
+    links = np.where(on, s.v_link[:n], 0)
+    ff_current = s.free_flow[cls, links]
+    run_on_link = np.where(on, np.minimum(now - s.v_enter[:n], ff_current), 0.0)
+    delay = np.where(departed & ~lost, np.maximum(elapsed - s.v_fftime[:n] - run_on_link, 0.0), 0)
+    vkm = s.v_dist[:n] / 1000.0
+    vh = float(elapsed[~lost].sum()) / 3600.0
+    total_vkm = float(vkm.sum())
+    co2_by_class = {}
+    factors = traffic.vehicles["co2_g_per_km"].to_numpy(np.float64)
+    for c, name in enumerate(traffic.class_names):
+        mask = cls == c
+        if mask.any():
+            co2_by_class[name] = float(vkm[mask].sum() * factors[c] / 1000.0)
+    demand = slice(0, nd)
+    return {
+        "trips_total": int(nd),
+        "trips_completed": int(arrived[demand].sum()),
+        "trips_unfinished": int(nd - arrived[demand].sum() - lost[demand].sum()),
+        "trips_unroutable": int(lost[demand].sum()),
+        "trips_waiting": int((state[demand] == kt.WAITING).sum()),
+        "trips_on_network": int((state[demand] == kt.ON_NETWORK).sum()),
+        "injected_total": int(n - nd),
+        "injected_completed": int(arrived[nd:].sum()),
+        "vehicle_km": total_vkm,
+        "vehicle_hours": vh,
+        "mean_speed_kmh": total_vkm / vh if vh > 0 else float("nan"),
+        "total_delay_h": float(delay.sum()) / 3600.0,
+        "co2_kg": float(sum(co2_by_class.values())),
+        "co2_kg_by_class": co2_by_class,
+        "co2_g_per_km": {name: float(factors[c]) for c, name in enumerate(traffic.class_names)},
+        "link_traversals": int(s.counts[kt.C_TRAVERSALS]),
+        "forced_entries": int(s.counts[kt.C_FORCED]),
+        "gridlock": traffic.gridlock,
+        "simulated_until": now,
+    }

@@ -1,0 +1,1 @@
+"""Tourist sites: the planner-editable attraction table and its matching to a city."""

@@ -1,0 +1,294 @@
+"""OSM highways to drive and walk networks: osmnx graphs, projection, connectivity.
+
+The path from an OSM file to a :class:`~twin.network.Network`:
+
+1. :func:`twin.build.osm.read_highways` reads the ``highway`` ways; each network's ways are
+   written as OSM XML (osmnx's own filters for ``drive`` and ``walk``).
+2. :func:`osmnx.graph_from_xml` builds the graph, which :func:`osmnx.simplify_graph`
+   simplifies, keeping a node wherever one OSM way meets another (``edge_attrs_differ``
+   ``osmid``), so that each edge is one stretch of one way: a bridge stays its own edge
+   and every edge has exactly one way's tags.
+3. :func:`graph_to_edges` projects the nodes to the city's CRS (EPSG:32648 for Huế) and
+   fills each edge's attributes (:mod:`twin.build.road_classes`).
+4. :func:`largest_strong_component` keeps the largest strongly connected component, so
+   every drive node can reach every other, and reports what it dropped.
+
+The walk network is undirected in nature: osmnx adds both directions of every footway
+and street (``bidirectional``), and every edge has the walking speed
+:data:`WALK_SPEED` (1.3 m/s, 4.7 km/h: the mean free walking speed of adults measured
+in many studies, e.g. Bohannon 1997, and the Highway Capacity Manual's 1.2-1.3 m/s).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from twin.errors import EmptyNetworkError
+from twin.network import Network
+from twin.build.osm import NETWORK_WAY_TAGS, WAY_ID_TAG
+from twin.build.road_classes import as_list, impute_edge_attributes, is_bridge, join_names, pick_way
+
+log = logging.getLogger(__name__)
+
+#: Walking speed on every walk edge, metres per second.
+WALK_SPEED = 1.3
+#: Pedestrian flow of a walk edge, persons per hour: a 2 m effective walkway at the
+#: Highway Capacity Manual's walkway capacity of 75 persons/min per metre of width.
+WALK_CAPACITY = 2 * 75 * 60.0
+#: Standstill crowd density of a walk edge, persons per km of a 2 m walkway (5 persons/m²).
+WALK_JAM_DENSITY = 2 * 5 * 1000.0
+
+
+@dataclass(frozen=True)
+class EdgeList:
+    """A network before it is put in CSR order: node arrays and an edge list.
+
+    ``tail``/``head`` are node positions; ``edges`` holds the per-edge arrays of
+    :data:`twin.network.EDGE_ARRAYS` (``indices`` and ``edge_id`` excluded).
+    """
+
+    nodes: dict[str, np.ndarray]
+    tail: np.ndarray
+    head: np.ndarray
+    edges: dict[str, np.ndarray]
+    road_classes: tuple[str, ...]
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes["node_id"])
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.tail)
+
+    def to_network(self) -> Network:
+        """The network in CSR form (edges sorted by tail, then head)."""
+        return Network.from_edges(
+            nodes=self.nodes,
+            tail=self.tail,
+            head=self.head,
+            edges=self.edges,
+            road_classes=self.road_classes,
+        )
+
+
+@contextmanager
+def _osmnx_way_tags():
+    """Make osmnx keep the tags twin reads, restoring its settings afterwards."""
+    import osmnx
+
+    saved = list(osmnx.settings.useful_tags_way)
+    osmnx.settings.useful_tags_way = sorted({*saved, *NETWORK_WAY_TAGS, WAY_ID_TAG})
+    try:
+        yield
+    finally:
+        osmnx.settings.useful_tags_way = saved
+
+
+def load_graph(xml_path: str | Path, *, bidirectional: bool) -> nx.MultiDiGraph:
+    """Read a network XML (from :func:`twin.build.osm.write_network_xml`) into a simplified graph.
+
+    Parameters
+    ----------
+    xml_path
+        The XML file.
+    bidirectional
+        Add both directions of every way, one-way or not (the walk network).
+    """
+    import osmnx
+
+    with _osmnx_way_tags():
+        graph = osmnx.graph_from_xml(
+            xml_path, bidirectional=bidirectional, simplify=False, retain_all=True
+        )
+    if graph.number_of_edges() == 0:
+        return graph
+    return osmnx.simplify_graph(graph, edge_attrs_differ=["osmid"])
+
+
+def _project(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    transformer = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = transformer.transform(lon, lat)
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+def graph_to_edges(
+    graph: nx.MultiDiGraph,
+    *,
+    crs: str,
+    kind: str,
+    road_defaults: pd.DataFrame | None = None,
+) -> tuple[EdgeList, dict]:
+    """Node arrays and attributed edges of an osmnx graph.
+
+    Nodes are ordered by OSM id and edges by (tail, head, way, length), so the result
+    does not depend on the order osmnx happened to build the graph in.
+
+    Parameters
+    ----------
+    graph
+        An osmnx graph in longitude/latitude (EPSG:4326).
+    crs
+        The projected CRS for ``x``/``y`` (metres).
+    kind
+        ``"drive"`` (attributes from ``road_defaults`` and tags) or ``"walk"``
+        (:data:`WALK_SPEED`, one lane, :data:`WALK_CAPACITY` persons/h).
+    road_defaults
+        The defaults table (:func:`twin.build.road_classes.load_road_defaults`); drive only.
+
+    Returns
+    -------
+    The edge list and a report of the attribute imputation (drive) or ``{}`` (walk).
+    """
+    node_ids = np.array(sorted(graph.nodes), dtype=np.int64)
+    position = {int(n): i for i, n in enumerate(node_ids)}
+    lon = np.array([graph.nodes[n]["x"] for n in node_ids], dtype=np.float64)
+    lat = np.array([graph.nodes[n]["y"] for n in node_ids], dtype=np.float64)
+    x, y = _project(lon, lat, crs)
+    nodes = {"node_id": node_ids, "x": x, "y": y, "lon": lon, "lat": lat}
+
+    records = [(position[u], position[v], data) for u, v, data in graph.edges(data=True)]
+    tail = np.array([r[0] for r in records], dtype=np.int64)
+    head = np.array([r[1] for r in records], dtype=np.int64)
+    data = [r[2] for r in records]
+    report: dict = {}
+    if kind == "drive":
+        if road_defaults is None:
+            raise ValueError("road_defaults is required for a drive network")
+        edges, classes, report = impute_edge_attributes(data, road_defaults)
+    elif kind == "walk":
+        edges, classes = _walk_attributes(data)
+    else:
+        raise ValueError(f"kind must be 'drive' or 'walk', got {kind!r}")
+    order = np.lexsort((edges["length"], edges["osm_way"], head, tail))
+    edge_list = EdgeList(
+        nodes=nodes,
+        tail=tail[order],
+        head=head[order],
+        edges={k: v[order] for k, v in edges.items()},
+        road_classes=classes,
+    )
+    return edge_list, report
+
+
+def _walk_attributes(records: list[dict]) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    highways = [min((str(v) for v in as_list(r.get("highway"))), default="path") for r in records]
+    classes = tuple(sorted(set(highways)))
+    index = {c: i for i, c in enumerate(classes)}
+    m = len(records)
+    edges = {
+        "length": np.array([float(r.get("length", 0.0)) for r in records], dtype=np.float64),
+        "speed": np.full(m, WALK_SPEED),
+        "lanes": np.ones(m),
+        "capacity": np.full(m, WALK_CAPACITY),
+        "jam_density": np.full(m, WALK_JAM_DENSITY),
+        "road_class": np.array([index[h] for h in highways], dtype=np.int16),
+        "osm_way": np.array(
+            [pick_way(r.get(WAY_ID_TAG, r.get("osmid"))) for r in records], dtype=np.int64
+        ),
+        "bridge": np.array([is_bridge(r.get("bridge")) for r in records], dtype=bool),
+        "name": np.array([join_names(r.get("name")) for r in records], dtype=object),
+    }
+    return edges, classes
+
+
+def largest_strong_component(edges: EdgeList) -> tuple[EdgeList, dict]:
+    """Keep the largest strongly connected component.
+
+    Returns
+    -------
+    The kept network (nodes renumbered in their old order) and a report: ``components``
+    (how many there were), ``nodes``, ``edges`` and ``km`` dropped.
+    """
+    n = edges.n_nodes
+    if n == 0:
+        return edges, {"components": 0, "nodes": 0, "edges": 0, "km": 0.0}
+    matrix = csr_matrix((np.ones(edges.n_edges), (edges.tail, edges.head)), shape=(n, n))
+    count, labels = connected_components(matrix, directed=True, connection="strong")
+    sizes = np.bincount(labels, minlength=count)
+    biggest = int(np.argmax(sizes))  # ties go to the component met first (lowest label)
+    keep_node = labels == biggest
+    keep_edge = keep_node[edges.tail] & keep_node[edges.head]
+    new_position = np.cumsum(keep_node) - 1
+    kept = replace(
+        edges,
+        nodes={k: v[keep_node] for k, v in edges.nodes.items()},
+        tail=new_position[edges.tail[keep_edge]],
+        head=new_position[edges.head[keep_edge]],
+        edges={k: v[keep_edge] for k, v in edges.edges.items()},
+    )
+    report = {
+        "components": int(count),
+        "nodes": int(n - keep_node.sum()),
+        "edges": int(edges.n_edges - keep_edge.sum()),
+        "km": round(float(edges.edges["length"][~keep_edge].sum()) / 1000.0, 3),
+    }
+    return kept, report
+
+
+def network_from_xml(
+    xml_path: str | Path,
+    *,
+    kind: str,
+    crs: str,
+    n_ways: int | None = None,
+    road_defaults: pd.DataFrame | None = None,
+    source_name: str = "the source",
+) -> tuple[EdgeList, dict]:
+    """Read one network XML and keep its largest strongly connected component.
+
+    ``n_ways`` is the number of ways in the file (from :func:`twin.build.osm.write_network_xml`);
+    ``0`` raises at once (osmnx cannot read a file without ways).
+
+    Returns
+    -------
+    The edge list and a report: ``dropped`` (see :func:`largest_strong_component`) and,
+    for drive, ``tags`` (see :func:`twin.build.road_classes.impute_edge_attributes`).
+
+    Raises
+    ------
+    EmptyNetworkError
+        The file holds no edge of this kind.
+    """
+    if n_ways == 0:
+        raise EmptyNetworkError(_empty_message(kind, source_name))
+    graph = load_graph(xml_path, bidirectional=kind == "walk")
+    if graph.number_of_edges() == 0:
+        raise EmptyNetworkError(_empty_message(kind, source_name))
+    edge_list, tags = graph_to_edges(graph, crs=crs, kind=kind, road_defaults=road_defaults)
+    kept, dropped = largest_strong_component(edge_list)
+    if kept.n_edges == 0:
+        raise EmptyNetworkError(_empty_message(kind, source_name))
+    if dropped["nodes"]:
+        log.info(
+            "%s network: dropped %d nodes, %d edges, %.1f km outside the largest strongly "
+            "connected component",
+            kind,
+            dropped["nodes"],
+            dropped["edges"],
+            dropped["km"],
+        )
+    report = {"dropped": dropped}
+    if tags:
+        report["tags"] = tags
+    return kept, report
+
+
+def _empty_message(kind: str, source_name: str) -> str:
+    what = "drivable road" if kind.startswith("drive") else "walkable way"
+    return (
+        f"{source_name} holds no {what} (no way tagged highway=* that a "
+        f"{'car' if what == 'drivable road' else 'pedestrian'} may use, joined into a network). "
+        "Check that the file covers a built-up area and holds its roads, not only "
+        "buildings or points"
+    )

@@ -1,0 +1,416 @@
+"""Build a city from an OSM file (or a place name) and keep it compiled in a ``.twin`` bundle.
+
+:func:`build_city` runs the whole pipeline in memory::
+
+    OSM file ──read_highways──▶ drive / walk XML ──osmnx──▶ graphs ──▶ largest strongly
+    connected components ──▶ extra POIs with access links ──▶ POIs, buildings, population,
+    zones (twin.build.features) ──▶ City
+
+:func:`build_bundle` compiles a city into a bundle unless the bundle is current (same
+source checksum, same build parameters, same build code), and :func:`default_city` does so
+for the default city (Huế, from :func:`twin.settings.default_osm_path`) into the user
+cache.
+
+Population
+----------
+The default total is Huế's official population, **652,572 residents**, as fixed by
+Resolution 1264/NQ-UBTVQH14 of the Standing Committee of the National Assembly
+(27 April 2021), which adjusted the boundaries of Huế city to 265.99 km². Pass
+``population=`` for another city or year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twin.bundle import FORMAT_VERSION, load_city, read_bundle_meta, save_city
+from twin.city import HUE_CRS, City
+from twin.errors import BundleError, ConfigError, SourceNotFoundError
+from twin.build.fingerprint import code_digest, package_versions
+from twin.network import Network
+from twin.build.osm import file_sha256, network_xml_files, osm_format, read_highways
+from twin.build.road_classes import load_road_defaults, road_defaults_digest
+from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings
+from twin.build.summary import city_summary
+
+__all__ = [
+    "HUE_POPULATION",
+    "build_bundle",
+    "build_city",
+    "build_params",
+    "bundle_is_current",
+    "city_summary",
+    "default_city",
+    "load_city",
+]
+
+log = logging.getLogger(__name__)
+
+#: Huế's official population (Resolution 1264/NQ-UBTVQH14, 27 April 2021; 265.99 km²).
+HUE_POPULATION = 652_572
+#: Network filters a drive network may be built with (see :data:`twin.build.osm.NETWORK_FILTERS`).
+DRIVE_NETWORKS = ("drive", "drive_service")
+#: Modules a build starts from; they and every ``twin`` module they import, with the
+#: defaults tables, make up the build code whose fingerprint is a build parameter
+#: (:func:`twin.build.fingerprint.code_digest`).
+_BUILD_ROOTS = ("build", "features")
+Progress = Callable[[str], None]
+#: Options of :func:`build_city` that are build parameters.
+_PARAM_OPTIONS = ("crs", "population", "road_defaults", "extra_pois", "drive_network", "name")
+
+
+def _extra_table(extra_pois: str | Path | bool) -> pd.DataFrame | None:
+    from twin.build.extras import load_extra_pois
+
+    if extra_pois is False or extra_pois is None:
+        return None
+    return load_extra_pois(None if extra_pois is True else extra_pois)
+
+
+def _utm_crs(lon: float, lat: float) -> str:
+    zone = int((lon + 180.0) // 6.0) % 60 + 1
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def build_params(
+    *,
+    crs: str | None = HUE_CRS,
+    population: float = HUE_POPULATION,
+    road_defaults: str | Path | None = None,
+    extra_pois: str | Path | bool = True,
+    drive_network: str = "drive",
+    name: str | None = None,
+) -> dict:
+    """The parameters that decide a build, as stored in the bundle's metadata.
+
+    Files are recorded by content (SHA-256), so editing an override file rebuilds.
+    ``code_sha256`` fingerprints the build code (a new version rebuilds cached bundles).
+    """
+    from twin.build.graph import WALK_SPEED
+
+    if not population > 0:
+        raise ConfigError(f"population must be a positive number of residents, got {population}")
+    if drive_network not in DRIVE_NETWORKS:
+        raise ConfigError(f"drive_network must be one of {DRIVE_NETWORKS}, got {drive_network!r}")
+    defaults = load_road_defaults(road_defaults)
+    extras = _extra_table(extra_pois)
+    return {
+        "name": name,
+        "crs": crs,
+        "population": float(population),
+        "drive_network": drive_network,
+        "walk_speed_m_s": WALK_SPEED,
+        "road_defaults": str(road_defaults) if road_defaults else "twin/defaults/road_classes.csv",
+        "road_defaults_sha256": road_defaults_digest(defaults),
+        "extra_pois_sha256": (
+            None
+            if extras is None
+            else hashlib.sha256(extras.to_csv(index=False).encode()).hexdigest()
+        ),
+        "format_version": FORMAT_VERSION,
+        "code_sha256": code_digest(_BUILD_ROOTS),
+    }
+
+
+def _params_digest(params: dict) -> str:
+    text = json.dumps({k: v for k, v in params.items() if k != "road_defaults"}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _city_name(source: Path, name: str | None) -> str:
+    if name:
+        return name
+    try:
+        if source.resolve() == get_settings().osm_path.resolve():
+            return DEFAULT_CITY_NAME
+    except OSError:
+        pass
+    stem = source.name
+    for suffix in (".osm.pbf", ".osm.bz2", ".osm.gz", ".osm", ".pbf", ".xml"):
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)] or stem
+    return stem
+
+
+#: File name endings by which pyosmium recognises each format.
+_FORMAT_SUFFIXES = {
+    "pbf": (".osm.pbf", ".pbf"),
+    "osm": (".osm",),
+    "osm.bz2": (".osm.bz2",),
+    "osm.gz": (".osm.gz",),
+}
+
+
+def _named_for_format(source: Path, fmt: str, folder: Path) -> Path:
+    """``source``, or a link to it in ``folder`` whose name tells its format (readers that
+    go by the file name, as pyosmium does, then read a mislabelled file too)."""
+    if source.name.endswith(_FORMAT_SUFFIXES[fmt]):
+        return source
+    link = folder / f"source{_FORMAT_SUFFIXES[fmt][0]}"
+    try:
+        link.symlink_to(source.resolve())
+    except OSError:
+        shutil.copyfile(source, link)
+    return link
+
+
+def _features(
+    source: Path, drive: Network, walk: Network, *, crs: str, population: float, extras
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, dict]:
+    from twin.build.features import city_features
+
+    features = city_features(source, drive, walk, crs=crs, population=population, extra_pois=extras)
+    return (
+        features.pois,
+        features.buildings,
+        features.zones,
+        np.asarray(features.node_zone, dtype=np.int32),
+        dict(features.report),
+    )
+
+
+def build_city(
+    source: str | Path | None = None,
+    *,
+    place: str | None = None,
+    name: str | None = None,
+    crs: str | None = HUE_CRS,
+    population: float = HUE_POPULATION,
+    road_defaults: str | Path | None = None,
+    extra_pois: str | Path | bool = True,
+    drive_network: str = "drive",
+    progress: Progress | None = None,
+) -> City:
+    """Build a city from an OSM file, or from a place downloaded when online.
+
+    Parameters
+    ----------
+    source
+        An ``.osm``, ``.osm.pbf`` or ``.osm.bz2`` file (format read from the content).
+    place
+        Instead of ``source``: a place name to download with osmnx (needs internet; the
+        download is kept in the cache folder under ``places/``).
+    name
+        The city's display name; default ``"Huế"`` for the default extract, else the
+        file's name.
+    crs
+        Projected CRS of ``x``/``y`` (metres); ``None`` picks the UTM zone of the data.
+        Default EPSG:32648 (UTM 48N, Huế's).
+    population
+        Residents to distribute over the buildings; default :data:`HUE_POPULATION`
+        (Resolution 1264/NQ-UBTVQH14, 2021).
+    road_defaults
+        A CSV overriding rows of ``twin/defaults/road_classes.csv`` (see
+        :func:`twin.build.road_classes.load_road_defaults`).
+    extra_pois
+        ``True`` for the shipped extra POIs (the tombs of Minh Mạng and Khải Định, added
+        only where the network comes within reach), a CSV of your own, or ``False``.
+    drive_network
+        ``"drive"`` (osmnx's drive filter: no service roads) or ``"drive_service"``.
+    progress
+        Called with a short description as each stage starts (the CLI prints them).
+
+    Raises
+    ------
+    SourceNotFoundError, OSMReadError, EmptyNetworkError, OfflineError, ConfigError
+        With a message saying what was wrong and how to fix it.
+    """
+    # The graph stack (osmnx, networkx, scipy) loads here, so loading a bundle stays light.
+    from twin.build.extras import add_extra_pois, empty_pois
+    from twin.build.graph import network_from_xml
+
+    if (source is None) == (place is None):
+        raise ConfigError("give either an OSM file (source) or a place name (place), not both")
+    say = progress or (lambda _stage: None)
+    started = time.perf_counter()
+    if place is not None:
+        from twin.build.osm import download_place
+
+        say(f"downloading {place}")
+        source = download_place(place, get_settings().cache_dir / "places")
+    source = Path(source)
+    fmt = osm_format(source)
+    params = build_params(
+        crs=crs,
+        population=population,
+        road_defaults=road_defaults,
+        extra_pois=extra_pois,
+        drive_network=drive_network,
+        name=name,
+    )
+    defaults = load_road_defaults(road_defaults)
+    extras_table = _extra_table(extra_pois)
+
+    say(f"reading {source.name}")
+    highways = read_highways(source)
+    if crs is None:
+        lon, lat = np.array(list(highways.locations.values())).mean(axis=0)
+        crs = _utm_crs(float(lon), float(lat))
+    with tempfile.TemporaryDirectory(prefix="twin-build-") as folder:
+        files = network_xml_files(highways, (drive_network, "walk"), folder)
+        del highways
+        say("building the drive network")
+        drive, drive_report = network_from_xml(
+            files[drive_network][0],
+            kind="drive",
+            crs=crs,
+            n_ways=files[drive_network][1],
+            road_defaults=defaults,
+            source_name=str(source),
+        )
+        say("building the walk network")
+        walk, walk_report = network_from_xml(
+            files["walk"][0],
+            kind="walk",
+            crs=crs,
+            n_ways=files["walk"][1],
+            source_name=str(source),
+        )
+        extras_report: list[dict] = []
+        extras = empty_pois()
+        if extras_table is not None and len(extras_table):
+            say("adding extra POIs")
+            drive, walk, extras, extras_report = add_extra_pois(
+                drive, walk, extras_table, crs=crs, road_defaults=defaults
+            )
+        drive_net, walk_net = drive.to_network(), walk.to_network()
+        say("placing POIs, buildings, population and zones")
+        pois, buildings, zones, node_zone, features_report = _features(
+            _named_for_format(source, fmt, Path(folder)),
+            drive_net,
+            walk_net,
+            crs=crs,
+            population=population,
+            extras=extras,
+        )
+    sha = file_sha256(source)
+    meta = {
+        "source": str(source.resolve()),
+        "source_format": fmt,
+        "source_sha256": sha,
+        "source_bytes": source.stat().st_size,
+        "place": place,
+        "params": {**params, "crs": crs},
+        "params_sha256": _params_digest(params),
+        "versions": package_versions(),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 2),
+        "dropped": {"drive": drive_report["dropped"], "walk": walk_report["dropped"]},
+        "tags": drive_report.get("tags", {}),
+        "extras": extras_report,
+        "features": features_report,
+        "licence": "OpenStreetMap data © OpenStreetMap contributors, ODbL 1.0",
+    }
+    return City(
+        name=_city_name(source, name),
+        crs=crs,
+        drive=drive_net,
+        walk=walk_net,
+        pois=pois,
+        buildings=buildings,
+        zones=zones,
+        node_zone=node_zone,
+        meta=meta,
+    )
+
+
+def bundle_is_current(bundle: str | Path, source: str | Path, params: dict) -> bool:
+    """Whether a bundle was built from this source (same SHA-256) with these parameters.
+
+    A missing, unreadable or old-format bundle is not current.
+    """
+    try:
+        header = read_bundle_meta(bundle)
+    except (BundleError, SourceNotFoundError):
+        return False
+    meta = header.get("meta", {})
+    return meta.get("source_sha256") == file_sha256(source) and meta.get(
+        "params_sha256"
+    ) == _params_digest(params)
+
+
+def build_bundle(
+    source: str | Path,
+    output: str | Path,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+    **options,
+) -> tuple[City, bool]:
+    """Build ``source`` into the bundle ``output`` unless that bundle is current.
+
+    Parameters
+    ----------
+    source, output
+        The OSM file and the ``.twin`` file.
+    force
+        Rebuild even when the bundle is current.
+    progress
+        See :func:`build_city`.
+    **options
+        Keyword options of :func:`build_city` (``population``, ``road_defaults``, …).
+
+    Returns
+    -------
+    The city and whether it was (re)built.
+    """
+    source, output = Path(source), Path(output)
+    osm_format(source)
+    params = build_params(
+        **{k: v for k, v in options.items() if k in _PARAM_OPTIONS},
+    )
+    if not force and bundle_is_current(output, source, params):
+        try:
+            city = load_city(output)
+        except BundleError as exc:
+            log.warning("rebuilding %s: %s", output, exc)
+        else:
+            log.info("%s is up to date", output)
+            return city, False
+    city = build_city(source, progress=progress, **options)
+    if progress:
+        progress(f"writing {output}")
+    save_city(city, output)
+    meta = dict(city.meta)
+    meta["bundle"] = str(output)
+    return _with_meta(city, meta), True
+
+
+def _with_meta(city: City, meta: dict) -> City:
+    from dataclasses import replace
+
+    return replace(city, meta=meta)
+
+
+def default_city(*, rebuild: bool = False, progress: Progress | None = None) -> City:
+    """The default city (Huế), built into the cache when missing or stale, then loaded.
+
+    The bundle is ``get_settings().default_bundle`` (``$TWIN_CACHE_DIR/hue.twin``); it is
+    rebuilt when the extract's checksum, the build parameters or the build code change.
+
+    Parameters
+    ----------
+    rebuild
+        Rebuild even when the cached bundle is current.
+    progress
+        See :func:`build_city`.
+
+    Raises
+    ------
+    SourceNotFoundError
+        The default extract is missing; the message says where it looked and how to fix it.
+    """
+    source = default_osm_path()
+    city, _ = build_bundle(source, get_settings().default_bundle, force=rebuild, progress=progress)
+    return city

@@ -1,0 +1,1 @@
+"""Travel demand: synthesised trips, their parameters, and trips read from CSV."""
