@@ -159,7 +159,7 @@ def run_day(
     Parameters
     ----------
     city
-        The city (``twin.build.pipeline.default_city()``, ``twin.bundle.load_city(path)``,
+        The city (``twin.build.pipeline.default_city()``, ``twin.bundle.read_bundle(path)``,
         or a synthetic one).
     trips
         Vehicle trips (``trip_id``, ``origin``, ``destination`` as drive node positions,

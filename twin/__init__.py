@@ -13,7 +13,7 @@ __all__ = ["City", "Network", "TwinError", "build_city", "default_city", "load_c
 _LAZY = {
     "build_city": "twin.build.pipeline",
     "default_city": "twin.build.pipeline",
-    "load_city": "twin.bundle",
+    "load_city": "twin.build.pipeline",
 }
 
 

@@ -82,7 +82,7 @@ def _parquet_bytes(table: pd.DataFrame, name: str) -> bytes:
     return buffer.getvalue()
 
 
-def save_city(city: City, path: str | Path) -> Path:
+def write_bundle(city: City, path: str | Path) -> Path:
     """Write a city to a ``.twin`` bundle, atomically.
 
     Parameters
@@ -201,7 +201,7 @@ def read_bundle_meta(path: str | Path) -> dict:
         return _header(archive, path)
 
 
-def load_city(path: str | Path) -> City:
+def read_bundle(path: str | Path) -> City:
     """Load a city from a ``.twin`` bundle.
 
     Raises

@@ -19,7 +19,11 @@ CLOCK_PATTERN = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d(?:\.\d*)?))?$")
 
 
 def parse_clock(
-    value: float | int | str, *, what: str = "time", error: type[TwinError] = TripsError
+    value: float | int | str,
+    *,
+    what: str = "time",
+    error: type[TwinError] = TripsError,
+    latest: float | None = None,
 ) -> float:
     """Seconds after midnight from a number of seconds or ``"H:MM[:SS[.s]]"``.
 
@@ -31,11 +35,14 @@ def parse_clock(
         How the message names the value (``"time"``, ``"--start"``…).
     error
         The error class to raise.
+    latest
+        The latest time allowed, seconds after midnight (``86_400`` for a time of day,
+        ``172_800`` for a run that may pass midnight); ``None`` for no limit.
 
     Raises
     ------
     TripsError
-        (or ``error``) The value is neither.
+        (or ``error``) The value is neither, or lies past ``latest``.
     """
     if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
         seconds = float(value)
@@ -53,6 +60,11 @@ def parse_clock(
         raise error(
             f"{what} {value!r} is not a time: give seconds after midnight (>= 0) or "
             "HH:MM[:SS], e.g. 27000 or 07:30:00"
+        )
+    if latest is not None and seconds > latest:
+        raise error(
+            f"{what} {value!r} is later than {format_clock(latest)}; give a time between "
+            f"00:00 and {format_clock(latest)}"
         )
     return seconds
 

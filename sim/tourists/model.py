@@ -49,8 +49,9 @@ from sim.tourists.params import (
 )
 from sim.tourists.parties import Party, PartyDay, SlotPool
 from sim.tourists.records import MODES, site_summary, tourist_kpis, visits_by_hour
-from twin.attractions.sites import SITE_COLUMNS, parse_clock, resolve_attractions
+from twin.attractions.sites import SITE_COLUMNS, resolve_attractions
 from twin.city import City
+from twin.clock import parse_clock
 from twin.errors import TwinError
 
 logger = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class Tourists(PartyDay):
         home = self._lodging_row(lodging)
         rows = [self._site_row(s) for s in wishlist]
         if isinstance(depart, str):
-            depart = parse_clock(depart, where="add_party", column="depart")
+            depart = parse_clock(depart, what="add_party: depart", error=TouristsError)
         self._new_party(size=size, tour=tour, home=home, depart=float(depart), wishlist=rows)
         return self._parties[-1].pid
 

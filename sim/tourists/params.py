@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 
-from twin.attractions.sites import AttractionError, OtherSites, parse_clock
+from twin.attractions.sites import OtherSites
+from twin.clock import parse_clock
 from twin.errors import ConfigError, SourceNotFoundError
 
 #: Lodging POI categories tourists start from.
@@ -73,10 +74,9 @@ class TouristParams:
         for key in _CLOCK_KEYS:
             value = getattr(self, key)
             if isinstance(value, str):
-                try:
-                    seconds = parse_clock(value, where="tourists", column=key)
-                except AttractionError as exc:
-                    raise ConfigError(str(exc)) from None
+                seconds = parse_clock(
+                    value, what=f"tourists: {key}", error=ConfigError, latest=86_400.0
+                )
                 object.__setattr__(self, key, seconds)
         positive = (
             "festival_multiplier", "tour_group_size", "party_size_mean", "party_size_max",

@@ -433,7 +433,7 @@ def test_parameters_match_their_documented_defaults():
         ({"tour_group_share": 1.5}, "tour_group_share is 1.5"),
         ({"walk_speed_ms": 0}, "walk_speed_ms is 0"),
         ({"sites_min": 3, "sites_max": 2}, "sites_max (2) is below sites_min (3)"),
-        ({"return_by": "25:00"}, "expected a 24-hour time"),
+        ({"return_by": "25:00"}, "later than 24:00:00"),
         ({"walking_speed": 1.0}, "unknown parameters ['walking_speed']"),
     ],
 )

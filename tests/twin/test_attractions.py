@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 
 from twin.attractions.sites import (
-    REQUIRED_COLUMNS,
     SITE_COLUMNS,
-    AttractionError,
     OtherSites,
     UnknownSiteError,
     fold_accents,
-    load_attraction_table,
     resolve_attractions,
 )
+from twin.attractions.table import REQUIRED_COLUMNS, AttractionError, load_attraction_table
 from twin.errors import SourceNotFoundError, TwinError
 
 HEADER = (
@@ -128,8 +126,8 @@ def test_other_sightseeing_pois_join_with_category_defaults(tmp_path, grid):
     [
         ("X,,Citadel,,,,10,17:30,07:00,0,60,10,100,", "not after it opens"),
         ("X,,Citadel,,,,10,09:00,09:00,0,60,10,100,", "not after it opens"),
-        ("X,,Citadel,,,,10,7h,17:00,0,60,10,100,", "expected a 24-hour time"),
-        ("X,,Citadel,,,,10,07:00,25:00,0,60,10,100,", "expected a 24-hour time"),
+        ("X,,Citadel,,,,10,7h,17:00,0,60,10,100,", "is not a time"),
+        ("X,,Citadel,,,,10,07:00,25:00,0,60,10,100,", "later than 24:00:00"),
         ("X,,Citadel,,,,10,07:00,17:00,0,60,0,100,", "gate_per_min is 0"),
         ("X,,Citadel,,,,10,07:00,17:00,0,60,-3,100,", "gate_per_min is -3"),
         ("X,,Citadel,,,,10,07:00,17:00,0,60,10,0,", "capacity is 0"),

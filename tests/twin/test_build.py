@@ -31,7 +31,7 @@ from twin.build.road_classes import (
     parse_maxspeed,
     pick_class,
 )
-from twin.bundle import load_city
+from twin.bundle import read_bundle
 from twin.cli import main
 from twin.errors import ConfigError, SourceNotFoundError
 
@@ -306,18 +306,18 @@ def test_pbf_and_bz2_give_the_same_city(tmp_path, town):
 
 
 def test_build_is_identical_under_any_hash_seed(tmp_path, town):
-    from twin.bundle import save_city
+    from twin.bundle import write_bundle
 
-    here = save_city(town, tmp_path / "here.twin")
+    here = write_bundle(town, tmp_path / "here.twin")
     there = tmp_path / "there.twin"
     script = (
         "import sys; from twin.build.pipeline import build_city; "
-        "from twin.bundle import save_city; "
-        "save_city(build_city(sys.argv[1], population=1000), sys.argv[2])"
+        "from twin.bundle import write_bundle; "
+        "write_bundle(build_city(sys.argv[1], population=1000), sys.argv[2])"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     subprocess.run([sys.executable, "-c", script, str(TOWN), str(there)], check=True, env=env)
-    a, b = load_city(here), load_city(there)
+    a, b = read_bundle(here), read_bundle(there)
     for key, value in _network_arrays(a).items():
         assert np.array_equal(value, _network_arrays(b)[key]), key
     pd.testing.assert_frame_equal(a.pois, b.pois)
@@ -392,7 +392,7 @@ def test_cli_road_defaults_option(tmp_path, capsys):
     out = tmp_path / "town.twin"
     args = ["build", str(TOWN), "-o", str(out), "--road-defaults", str(override), "-q"]
     assert main(args) == 0
-    city = load_city(out)
+    city = read_bundle(out)
     assert city.drive.speed[city.drive.osm_way == 102].max() == pytest.approx(33 / 3.6)
     assert capsys.readouterr().err == ""  # -q: no progress
 
@@ -403,7 +403,7 @@ def test_cli_gmns_option(tmp_path, capsys, grid):
     folder, _ = write_gmns(grid, tmp_path / "gmns")
     out = tmp_path / "grid.twin"
     assert main(["build", "--gmns", str(folder), "-o", str(out)]) == 0
-    city = load_city(out)
+    city = read_bundle(out)
     assert city.drive.n_nodes == grid.drive.n_nodes
     assert city.drive.n_edges == grid.drive.n_edges
 
@@ -413,4 +413,4 @@ def test_cli_default_city_uses_the_setting(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["build", "-q"]) == 0
     assert (tmp_path / "cache" / "hue.twin").is_file()
-    assert load_city(tmp_path / "cache" / "hue.twin").name == "Huế"
+    assert read_bundle(tmp_path / "cache" / "hue.twin").name == "Huế"

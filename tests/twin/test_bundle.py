@@ -16,7 +16,7 @@ import twin
 import twin.build.pipeline as build_module
 from twin import bundle
 from twin.build.pipeline import build_bundle, build_params, bundle_is_current, default_city
-from twin.bundle import FORMAT_VERSION, load_city, read_bundle_meta, save_city
+from twin.bundle import FORMAT_VERSION, read_bundle, read_bundle_meta, write_bundle
 from twin.errors import BundleError, SourceNotFoundError, TwinError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -40,8 +40,8 @@ def _assert_same_city(a, b):
 
 
 def test_round_trip(tmp_path, grid):
-    path = save_city(grid, tmp_path / "grid.twin")
-    city = load_city(path)
+    path = write_bundle(grid, tmp_path / "grid.twin")
+    city = read_bundle(path)
     _assert_same_city(grid, city)
     assert city.meta["params"] == grid.meta["params"]
     assert city.meta["bundle"] == str(path)
@@ -49,7 +49,7 @@ def test_round_trip(tmp_path, grid):
 
 
 def test_bundle_is_one_uncompressed_zip_with_arrays_and_tables(tmp_path, grid):
-    path = save_city(grid, tmp_path / "grid.twin")
+    path = write_bundle(grid, tmp_path / "grid.twin")
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         assert all(info.compress_type == zipfile.ZIP_STORED for info in archive.infolist())
@@ -62,7 +62,7 @@ def test_bundle_is_one_uncompressed_zip_with_arrays_and_tables(tmp_path, grid):
 
 def test_built_city_round_trip_keeps_names_and_meta(tmp_path):
     city = twin.build_city(TOWN, population=1000)
-    loaded = load_city(save_city(city, tmp_path / "town.twin"))
+    loaded = read_bundle(write_bundle(city, tmp_path / "town.twin"))
     _assert_same_city(city, loaded)
     assert "Cầu Nhỏ" in set(loaded.drive.name)
     assert loaded.meta["source_sha256"] == city.meta["source_sha256"]
@@ -70,7 +70,7 @@ def test_built_city_round_trip_keeps_names_and_meta(tmp_path):
 
 
 def test_writes_are_atomic(tmp_path, grid, monkeypatch):
-    path = save_city(grid, tmp_path / "city.twin")
+    path = write_bundle(grid, tmp_path / "city.twin")
     before = path.read_bytes()
 
     def fail(*_args, **_kwargs):
@@ -78,7 +78,7 @@ def test_writes_are_atomic(tmp_path, grid, monkeypatch):
 
     monkeypatch.setattr(bundle, "_parquet_bytes", fail)
     with pytest.raises(OSError, match="disk full"):
-        save_city(grid, path)
+        write_bundle(grid, path)
     assert path.read_bytes() == before  # the old bundle is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["city.twin"]  # no temp file left
 
@@ -90,13 +90,13 @@ def test_writes_are_atomic(tmp_path, grid, monkeypatch):
 
     monkeypatch.setattr(bundle.os, "fsync", fail_late)
     with pytest.raises(RuntimeError):
-        save_city(grid, fresh)
+        write_bundle(grid, fresh)
     assert not fresh.exists() and list(fresh.parent.iterdir()) == []
 
 
 def test_missing_bundle(tmp_path):
     with pytest.raises(SourceNotFoundError, match="twin build"):
-        load_city(tmp_path / "nope.twin")
+        read_bundle(tmp_path / "nope.twin")
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_missing_bundle(tmp_path):
     ["truncate", "garbage", "flip", "folder", "no_meta", "no_member", "other_zip_json"],
 )
 def test_damaged_bundles_raise_bundle_error(tmp_path, grid, damage):
-    path = save_city(grid, tmp_path / "city.twin")
+    path = write_bundle(grid, tmp_path / "city.twin")
     data = path.read_bytes()
     if damage == "truncate":
         path.write_bytes(data[: len(data) // 2])
@@ -133,24 +133,24 @@ def test_damaged_bundles_raise_bundle_error(tmp_path, grid, damage):
             for name, content in members.items():
                 archive.writestr(name, content)
     with pytest.raises(BundleError) as info:
-        load_city(path)
+        read_bundle(path)
     assert "rebuild" in str(info.value).lower() or "twin build" in str(info.value)
     assert isinstance(info.value, TwinError) and isinstance(info.value, ValueError)
 
 
 def test_other_format_version_is_refused(tmp_path, grid, monkeypatch):
     monkeypatch.setattr(bundle, "FORMAT_VERSION", FORMAT_VERSION + 1)
-    path = save_city(grid, tmp_path / "future.twin")
+    path = write_bundle(grid, tmp_path / "future.twin")
     monkeypatch.undo()
     with pytest.raises(BundleError, match=f"format version {FORMAT_VERSION + 1}"):
-        load_city(path)
+        read_bundle(path)
 
 
 def test_inconsistent_arrays_are_refused(tmp_path, grid):
     broken = replace(grid, node_zone=grid.node_zone[:-1])
-    path = save_city(broken, tmp_path / "bad.twin")
+    path = write_bundle(broken, tmp_path / "bad.twin")
     with pytest.raises(BundleError, match="node_zone"):
-        load_city(path)
+        read_bundle(path)
 
 
 # -- staleness --------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_bundle_is_rebuilt_only_when_source_or_parameters_change(tmp_path, monke
     out.write_bytes(b"corrupt")  # a damaged bundle is rebuilt, not an error
     _, built = build_bundle(source, out, population=2000)
     assert built and len(calls) == 5
-    assert load_city(out).population == pytest.approx(2000)
+    assert read_bundle(out).population == pytest.approx(2000)
 
 
 def test_default_city_builds_once_into_the_cache(tmp_path, monkeypatch):

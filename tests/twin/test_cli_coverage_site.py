@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 
 from sim.runner import TRIP_COLUMNS, RunResult
-from twin.bundle import save_city
+from twin.bundle import write_bundle
 from twin.cli import main
 from twin.synthetic import grid_city
 
 
 @pytest.fixture(scope="module")
 def grid_bundle(tmp_path_factory):
-    return save_city(grid_city(), tmp_path_factory.mktemp("city") / "grid.twin")
+    return write_bundle(grid_city(), tmp_path_factory.mktemp("city") / "grid.twin")
 
 
 def _json(capsys, argv):
@@ -146,7 +146,7 @@ def test_no_stations_of_the_type(tmp_path, capsys):
     pois = city.pois[city.pois["category"] != "fire_station"].reset_index(drop=True)
     from dataclasses import replace
 
-    path = save_city(replace(city, pois=pois), tmp_path / "nofire.twin")
+    path = write_bundle(replace(city, pois=pois), tmp_path / "nofire.twin")
     argv = ["coverage", "--city", str(path), "--type", "fire_engine", "--free-flow"]
     assert main(argv) == 1
     assert "twin site --add K --type fire_engine" in capsys.readouterr().err

@@ -221,8 +221,8 @@ def test_stale_or_corrupt_bundle_from_the_cli(tmp_path, capsys):
 
 
 def test_a_bundle_passed_as_source(tmp_path, grid, capsys):
-    from twin.bundle import save_city
+    from twin.bundle import write_bundle
 
-    bundle = save_city(grid, tmp_path / "grid.twin")
+    bundle = write_bundle(grid, tmp_path / "grid.twin")
     with pytest.raises(OSMReadError, match="twin info"):
         build_city(bundle)

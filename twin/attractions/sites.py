@@ -6,8 +6,7 @@ visitors they hold at once. :func:`load_attraction_table` reads and checks it on
 :func:`resolve_attractions` matches each row to the city's POIs (by ``poi_id`` or by name,
 ignoring case and accents; else by ``lon``/``lat``) and can add the city's other sightseeing
 POIs with category defaults. The result is one row per site, ready for ``sim.tourists.model``.
-Reading and checking the table lives in :mod:`twin.attractions.table`; its names are
-re-exported here.
+Reading and checking the table lives in :mod:`twin.attractions.table`.
 
 Resolved site columns
 ---------------------
@@ -33,29 +32,20 @@ import numpy as np
 import pandas as pd
 
 from twin.attractions.table import (
-    DEFAULT_TABLE,
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
+    DAY,
     AttractionError,
     check_attraction_table,
     load_attraction_table,
-    parse_clock,
 )
 from twin.city import POI_PLACE_COLUMNS, City
+from twin.clock import parse_clock
 
 __all__ = [
-    "DEFAULT_TABLE",
-    "OPTIONAL_COLUMNS",
-    "REQUIRED_COLUMNS",
     "SITE_COLUMNS",
-    "AttractionError",
     "OtherSites",
     "UnknownSiteError",
-    "check_attraction_table",
     "fold_accents",
-    "load_attraction_table",
     "normalise_name",
-    "parse_clock",
     "resolve_attractions",
 ]
 
@@ -336,8 +326,10 @@ def _add_other_sites(sites: pd.DataFrame, city: City, other: OtherSites) -> pd.D
     keep = nearest > other.exclude_within_m if len(sites) else np.ones(len(pool), bool)
     pool = pool[keep].assign(_d=nearest[keep]).sort_values(["_d", "poi_id"], kind="stable")
     pool = pool.drop_duplicates("name").head(other.max_sites)
-    opens = parse_clock(other.opens, where="other_sites", column="opens")
-    closes = parse_clock(other.closes, where="other_sites", column="closes")
+    opens = parse_clock(other.opens, what="other_sites: opens", error=AttractionError, latest=DAY)
+    closes = parse_clock(
+        other.closes, what="other_sites: closes", error=AttractionError, latest=DAY
+    )
     if closes <= opens or other.visit_min <= 0 or other.popularity < 0:
         raise AttractionError(
             f"other_sites: opens {other.opens}, closes {other.closes}, visit_min "

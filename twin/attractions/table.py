@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twin.clock import parse_clock
 from twin.errors import TwinError
 from twin.tables import read_defaults_csv
 
@@ -23,7 +24,6 @@ __all__ = [
     "AttractionError",
     "check_attraction_table",
     "load_attraction_table",
-    "parse_clock",
 ]
 
 #: Columns every attraction table must have.
@@ -45,24 +45,12 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("category", "lon", "lat", "last_entry_min",
 DEFAULT_TABLE = "twin/defaults/attractions.csv"
 
 
+#: Seconds in a day: sites open and close within one.
+DAY = 86_400.0
+
+
 class AttractionError(TwinError, ValueError):
     """An attraction table is malformed: missing columns, bad hours, rates or capacities."""
-
-
-def parse_clock(value: object, *, where: str, column: str) -> float:
-    """``"HH:MM"`` (00:00-24:00) as seconds after midnight."""
-    text = str(value).strip()
-    try:
-        hours, minutes = text.split(":")
-        h, m = int(hours), int(minutes)
-    except ValueError:
-        h, m = -1, -1
-    if not (0 <= h <= 24 and 0 <= m < 60) or (h == 24 and m != 0):
-        raise AttractionError(
-            f"{where}: {column} is {text!r}, expected a 24-hour time HH:MM between 00:00 and "
-            f"24:00; write e.g. 07:00 or 17:30"
-        )
-    return float(h * 3600 + m * 60)
 
 
 def load_attraction_table(path: str | Path | None = None) -> pd.DataFrame:
@@ -167,8 +155,8 @@ def _number(value: str, *, where: str, column: str, allow_empty: bool) -> float:
 
 
 def _check_row(row: pd.Series, *, where: str) -> dict:
-    opens = parse_clock(row["opens"], where=where, column="opens")
-    closes = parse_clock(row["closes"], where=where, column="closes")
+    opens = parse_clock(row["opens"], what=f"{where}: opens", error=AttractionError, latest=DAY)
+    closes = parse_clock(row["closes"], what=f"{where}: closes", error=AttractionError, latest=DAY)
     if closes <= opens:
         raise AttractionError(
             f"{where}: closes at {row['closes']}, which is not after it opens at "

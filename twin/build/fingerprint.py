@@ -30,7 +30,8 @@ VERSIONED_PACKAGES = (
 
 
 def twin_imports(source: str) -> set[str]:
-    """Names of the ``twin`` modules a module's source imports (``twin.build.road_classes`` -> ``roads``)."""
+    """Dotted names, below ``twin``, of the modules a module's source imports
+    (``from twin.build.road_classes import x`` -> ``"build.road_classes"``)."""
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -39,20 +40,20 @@ def twin_imports(source: str) -> set[str]:
             names = [node.module]
         else:
             continue
-        found.update(n.split(".")[1] for n in names if n.startswith("twin.") and n.count(".") == 1)
+        found.update(n.removeprefix("twin.") for n in names if n.startswith("twin."))
     return found
 
 
 def code_digest(roots: Iterable[str]) -> str:
-    """SHA-256 of the code that ``roots`` run: those ``twin`` modules (``"build"`` for
-    ``twin/build/pipeline.py``), every ``twin`` module they import (lazily too, transitively) and the
-    ``twin/defaults`` tables whose file names appear in that code."""
+    """SHA-256 of the code that ``roots`` run: those ``twin`` modules (``"build.pipeline"``
+    for ``twin/build/pipeline.py``), every ``twin`` module they import (lazily too,
+    transitively) and the ``twin/defaults`` tables whose file names appear in that code."""
     root = resources.files("twin")
     seen: dict[str, bytes] = {}
     todo = list(roots)
     while todo:
         name = todo.pop()
-        item = root / f"{name}.py"
+        item = root.joinpath(*name.split(".")[:-1], f"{name.split('.')[-1]}.py")
         if name in seen or not item.is_file():
             continue
         seen[name] = item.read_bytes()

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin.bundle import FORMAT_VERSION, load_city, read_bundle_meta, save_city
+from twin.bundle import FORMAT_VERSION, read_bundle, read_bundle_meta, write_bundle
 from twin.city import HUE_CRS, City
 from twin.errors import BundleError, ConfigError, SourceNotFoundError
 from twin.build.fingerprint import code_digest, package_versions
@@ -64,7 +64,7 @@ DRIVE_NETWORKS = ("drive", "drive_service")
 #: Modules a build starts from; they and every ``twin`` module they import, with the
 #: defaults tables, make up the build code whose fingerprint is a build parameter
 #: (:func:`twin.build.fingerprint.code_digest`).
-_BUILD_ROOTS = ("build", "features")
+_BUILD_ROOTS = ("build.pipeline", "build.features")
 Progress = Callable[[str], None]
 #: Options of :func:`build_city` that are build parameters.
 _PARAM_OPTIONS = ("crs", "population", "road_defaults", "extra_pois", "drive_network", "name")
@@ -372,7 +372,7 @@ def build_bundle(
     )
     if not force and bundle_is_current(output, source, params):
         try:
-            city = load_city(output)
+            city = read_bundle(output)
         except BundleError as exc:
             log.warning("rebuilding %s: %s", output, exc)
         else:
@@ -381,7 +381,7 @@ def build_bundle(
     city = build_city(source, progress=progress, **options)
     if progress:
         progress(f"writing {output}")
-    save_city(city, output)
+    write_bundle(city, output)
     meta = dict(city.meta)
     meta["bundle"] = str(output)
     return _with_meta(city, meta), True
@@ -414,3 +414,24 @@ def default_city(*, rebuild: bool = False, progress: Progress | None = None) -> 
     source = default_osm_path()
     city, _ = build_bundle(source, get_settings().default_bundle, force=rebuild, progress=progress)
     return city
+
+
+def load_city(path: str | Path | None = None, *, progress: Progress | None = None) -> City:
+    """The city a command or a caller asks for: a ``.twin`` bundle, or the default city.
+
+    Parameters
+    ----------
+    path
+        A bundle written by ``twin build``; ``None`` for the default city (Huế), built into
+        the cache when missing or stale (:func:`default_city`).
+    progress
+        Build progress for the default city (see :func:`build_city`).
+
+    Raises
+    ------
+    SourceNotFoundError, BundleError
+        The bundle is missing, damaged or of another format version.
+    """
+    if path is None:
+        return default_city(progress=progress)
+    return read_bundle(path)

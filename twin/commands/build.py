@@ -98,7 +98,7 @@ def _default_output(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from twin.build.pipeline import build_bundle, build_city, city_summary
-    from twin.bundle import save_city
+    from twin.bundle import write_bundle
     from twin.errors import ConfigError
     from twin.settings import default_osm_path
 
@@ -128,12 +128,12 @@ def run(args: argparse.Namespace) -> int:
             road_defaults=args.road_defaults,
         )
         progress(f"writing {output}")
-        save_city(city, output)
+        write_bundle(city, output)
         built = True
     elif args.place is not None:
         city = build_city(place=args.place, progress=progress, **options)
         progress(f"writing {output}")
-        save_city(city, output)
+        write_bundle(city, output)
         built = True
     else:
         source = args.source if args.source is not None else default_osm_path()

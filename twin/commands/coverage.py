@@ -36,7 +36,7 @@ def add_parser(subparsers) -> None:
 
 def add_city_argument(parser: argparse.ArgumentParser) -> None:
     """``--city CITY.twin``, the city bundle a command reads (``twin run``, ``twin coverage``,
-    ``twin site``); :func:`load_city` turns it into a city."""
+    ``twin site``); :func:`twin.build.pipeline.load_city` turns it into a city."""
     parser.add_argument(
         "--city", type=Path, metavar="CITY.twin", help="a city bundle (default: Huế)"
     )
@@ -83,17 +83,6 @@ def add_city_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--params", type=Path, metavar="FILE", help="emergency parameters (TOML) over the defaults"
     )
-
-
-def load_city(path: Path | None):
-    """The city of ``--city``, or the default city."""
-    if path is None:
-        from twin.build.pipeline import default_city
-
-        return default_city()
-    from twin.bundle import load_city as load_bundle
-
-    return load_bundle(path)
 
 
 def congestion(args: argparse.Namespace, city, params):
@@ -169,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
     from sim.emergency.coverage import coverage_by_hour, coverage_by_zone
     from sim.emergency.incidents import load_emergency_params, residents_by_node
     from sim.emergency.model import check_unit_type
+    from twin.build.pipeline import load_city
     from twin.errors import ConfigError
 
     check_unit_type(args.unit_type)

@@ -7,8 +7,8 @@ import math
 import sys
 from pathlib import Path
 
+from twin.clock import parse_clock
 from twin.commands.coverage import add_city_argument
-from twin.commands.coverage import load_city as _load_city  # a module name tests can patch
 from twin.errors import TwinError
 
 _DAY = 86_400.0
@@ -18,15 +18,9 @@ class WindowError(TwinError, ValueError):
     """A ``--start``/``--end`` time cannot be read or the window is empty."""
 
 
-def parse_clock(text: str, *, option: str) -> float:
-    """``"06:00"``, ``"06:00:30"``, ``"24:00"`` or plain seconds → seconds after midnight,
-    within the 48 hours a run may span."""
-    from twin.clock import parse_clock as clock_seconds
-
-    seconds = clock_seconds(text, what=option, error=WindowError)
-    if seconds > 2 * _DAY:
-        raise WindowError(f"{option} {text!r} is outside 00:00..48:00; give a time of day")
-    return seconds
+def _window_time(text: str, option: str) -> float:
+    """A time of the run's window (up to 48:00, a run may pass midnight), seconds."""
+    return parse_clock(text, what=option, error=WindowError, latest=2 * _DAY)
 
 
 def add_parser(subparsers) -> None:
@@ -74,16 +68,17 @@ def run(args: argparse.Namespace) -> int:
     from sim.outputs import check_run_dir, write_run
     from sim.runner import run_day
     from twin.build.osm import file_sha256
+    from twin.build.pipeline import load_city
 
-    start = parse_clock(args.start, option="--start")
-    end = parse_clock(args.end, option="--end")
+    start = _window_time(args.start, "--start")
+    end = _window_time(args.end, "--end")
     if end <= start:
         raise WindowError(
             f"--end {args.end} is not after --start {args.start}; give an end later than the "
             "start (use 24:00 for midnight, up to 48:00 to run past it)"
         )
     check_run_dir(args.output, force=args.force)
-    city = _load_city(args.city)
+    city = load_city(args.city)
     trips = None
     if args.trips is not None:
         from twin.demand.trips import read_trips
@@ -125,7 +120,7 @@ def _closure(city, text: str, start: float) -> tuple:
 
     road, _, at = text.rpartition("@") if "@" in text else (text, "", "")
     edges = find_road(city.drive, road)
-    return edges, parse_clock(at, option=f"--close {text!r}") if at else start
+    return edges, _window_time(at, f"--close {text!r}") if at else start
 
 
 class _ClockBar:

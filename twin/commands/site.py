@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from twin.commands.coverage import add_city_arguments, congestion, load_city, stations_of
+from twin.commands.coverage import add_city_arguments, congestion, stations_of
 
 
 def add_parser(subparsers) -> None:
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         simulate_check,
         solve,
     )
+    from twin.build.pipeline import load_city
     from twin.errors import ConfigError
 
     unit_type = check_unit_type(args.unit_type)
