@@ -15,7 +15,7 @@ buffers (:mod:`kernels.workspace`) and runs the compiled loop from
 
 :func:`search_reference` is the multi-source form that the references of the cost-matrix,
 isochrone and next-hop kernels build on. One-to-one A* (:func:`astar`, :class:`Path`,
-:func:`consistent_speed` …) lives in :mod:`kernels.astar_search` and is re-exported here.
+:func:`consistent_speed` …) lives in :mod:`kernels.astar_search`.
 """
 
 from __future__ import annotations
@@ -26,23 +26,9 @@ import math
 import numpy as np
 
 from kernels import validation, workspace
-from kernels.astar_search import (  # noqa: F401  (re-exported: A* moved there)
-    LandmarkWeightError,
-    Path,
-    astar,
-    astar_checked,
-    astar_reference,
-    check_max_speed,
-    consistent_speed,
-)
 from kernels.backend import compiled_cached
 
 __all__ = [
-    "LandmarkWeightError",
-    "Path",
-    "astar",
-    "astar_reference",
-    "consistent_speed",
     "dijkstra",
     "dijkstra_reference",
     "search_reference",

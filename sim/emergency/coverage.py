@@ -7,8 +7,7 @@ advantage of :class:`sim.emergency.params.EmergencyParams`), :func:`coverage_by_
 :func:`coverage_by_zone` give the share of residents within ``T`` minutes of the nearest
 station, and :class:`HourlyRoads` replays those times as the roads of an emergency-only run.
 
-Shortest paths use :class:`RoadGraph`: scipy's compiled Dijkstra on the network's CSR arrays
-(parallel links collapse to their fastest), many sources at once.
+Shortest paths use :class:`sim.emergency.travel.RoadGraph`.
 """
 
 from __future__ import annotations
@@ -21,76 +20,15 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from kernels import Router
-from sim.emergency.incidents import EmergencyParams, residents_by_node
+from sim.emergency.incidents import residents_by_node
+from sim.emergency.params import EmergencyParams
+from sim.emergency.travel import RoadGraph
 from sim.roads import FreeFlowRoads
 from twin.city import City
 from twin.errors import ConfigError
 from twin.network import Network
 
 logger = logging.getLogger(__name__)
-
-
-class RoadGraph:
-    """Many-source shortest travel times over one network topology, with the routing
-    kernels (:class:`kernels.Router`: the graph is checked once and its buffers reused).
-
-    Parameters
-    ----------
-    network
-        The drive network; link times are given per call.
-    """
-
-    def __init__(self, network: Network) -> None:
-        self.network = network
-        self._n = network.n_nodes
-        self._router = Router(network.indptr, network.indices)
-        self._all_nodes = np.arange(self._n, dtype=np.int64)
-
-    def _weights(self, weights: np.ndarray) -> np.ndarray:
-        w = np.asarray(weights, dtype=float)
-        if len(w) != self.network.n_edges:
-            raise ConfigError(
-                f"link times have {len(w)} entries; expected one per drive edge "
-                f"({self.network.n_edges})"
-            )
-        return w
-
-    def times_from(
-        self,
-        weights: np.ndarray,
-        sources: Sequence[int] | np.ndarray,
-        *,
-        min_only: bool = False,
-        limit: float = np.inf,
-    ) -> np.ndarray:
-        """Seconds from each source to every node (``inf`` beyond ``limit``).
-
-        Returns ``float64[len(sources), n]``, or ``float64[n]`` (the nearest source) when
-        ``min_only``.
-        """
-        w = self._weights(weights)
-        sources = np.atleast_1d(np.asarray(sources, dtype=np.int64))
-        if len(sources) == 0:
-            shape = (self._n,) if min_only else (0, self._n)
-            return np.full(shape, np.inf)
-        if min_only:
-            reach = self._router.isochrone(w, sources, limit)
-            out = np.full(self._n, np.inf)
-            out[reach.nodes] = reach.costs
-            return out
-        cutoff = None if np.isinf(limit) else float(limit)
-        out = self._router.cost_matrix(w, sources, self._all_nodes, cutoff=cutoff)
-        out[out > limit] = np.inf
-        return out
-
-    def times_to(self, weights: np.ndarray, target: int, *, limit: float = np.inf) -> np.ndarray:
-        """``float64[n]``: seconds from every node to ``target``."""
-        w = self._weights(weights)
-        cost, _ = self._router.next_hops(w, np.array([int(target)], dtype=np.int64))
-        out = np.array(cost[0], dtype=float)
-        out[out > limit] = np.inf
-        return out
 
 
 # -- congested times from a links table -----------------------------------------------------

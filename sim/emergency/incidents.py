@@ -13,7 +13,7 @@ hour of the day:
 
 The rates, unit counts and service times live in ``twin/defaults/emergency.toml``;
 :func:`sim.emergency.params.load_emergency_params` reads them into an
-:class:`~sim.emergency.params.EmergencyParams` (both also importable from here).
+:class:`~sim.emergency.params.EmergencyParams`.
 """
 
 from __future__ import annotations
@@ -25,34 +25,21 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-# The parameters moved to sim.emergency.params; they stay importable from here.
 from sim.emergency.params import (
-    DAY_S,
     INCIDENT_KINDS,
-    UNIT_TYPES,
     EmergencyParams,
-    TimeDist,
-    load_emergency_params,
-    resolve_params,
 )
 from twin.city import City
 from twin.errors import ConfigError
 
 __all__ = [
-    "DAY_S",
-    "INCIDENT_KINDS",
-    "UNIT_TYPES",
-    "EmergencyParams",
     "NodeSampler",
-    "TimeDist",
     "expected_incidents",
     "fallback_vehicle_km_share",
     "fire_weights_by_node",
-    "load_emergency_params",
     "nearest_drive_nodes",
     "next_arrival",
     "residents_by_node",
-    "resolve_params",
     "tourists_array",
 ]
 

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.emergency.coverage import RoadGraph
 from sim.emergency.incidents import (
     NodeSampler,
     fallback_vehicle_km_share,
@@ -45,19 +44,16 @@ from sim.emergency.records import (
     summary_stat,
     within_share,
 )
-
-# Stations, units and their errors live in sim.emergency.stations; they stay importable from here.
 from sim.emergency.stations import (
     NoUnitsError,
     OffNetworkError,
     Station,
     Unit,
     UnitPool,
-    UnknownUnitTypeError,
     check_unit_type,
     city_stations,
-    station_at,
 )
+from sim.emergency.travel import RoadGraph
 from sim.roads import Roads
 from twin.city import City
 from twin.errors import TwinError
@@ -65,14 +61,7 @@ from twin.errors import TwinError
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "INCIDENT_COLUMNS",
     "Emergency",
-    "NoUnitsError",
-    "OffNetworkError",
-    "Station",
-    "UnknownUnitTypeError",
-    "city_stations",
-    "station_at",
 ]
 
 

@@ -28,15 +28,16 @@ import simpy
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix, hstack
 
-from sim.emergency.coverage import HourlyRoads, RoadGraph
+from sim.emergency.coverage import HourlyRoads
 from sim.emergency.incidents import (
-    DAY_S,
-    EmergencyParams,
     fallback_vehicle_km_share,
     fire_weights_by_node,
     residents_by_node,
 )
-from sim.emergency.model import Emergency, Station, check_unit_type
+from sim.emergency.model import Emergency
+from sim.emergency.params import DAY_S, EmergencyParams
+from sim.emergency.stations import Station, check_unit_type
+from sim.emergency.travel import RoadGraph
 from twin.city import City
 from twin.errors import ConfigError, TwinError
 

@@ -44,11 +44,10 @@ from sim.tourists.itinerary import PlaceTimes, plan_itinerary
 from sim.tourists.params import (
     LODGING,
     TouristParams,
-    load_tourist_params,
     resolve_tourist_params,
 )
 from sim.tourists.parties import Party, PartyDay, SlotPool
-from sim.tourists.records import MODES, site_summary, tourist_kpis, visits_by_hour
+from sim.tourists.records import site_summary, tourist_kpis, visits_by_hour
 from twin.attractions.sites import SITE_COLUMNS, resolve_attractions
 from twin.city import City
 from twin.clock import parse_clock
@@ -56,8 +55,12 @@ from twin.errors import TwinError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MODES", "TRIP_COLUMNS", "VISIT_COLUMNS", "TouristParams", "Tourists", "TouristsError"]
-__all__ += ["load_tourist_params"]
+__all__ = [
+    "TRIP_COLUMNS",
+    "VISIT_COLUMNS",
+    "Tourists",
+    "TouristsError",
+]
 
 #: Columns of :meth:`Tourists.visits_table`.
 VISIT_COLUMNS = (

@@ -435,7 +435,7 @@ class Traffic:
     def trips_table(self) -> pd.DataFrame:
         """One row per trip, demand then injected vehicles (see :mod:`sim.traffic.records`)."""
         self._sync()
-        return trips_from_state(self)
+        return trips_from_state(self.state, demand=self._trips, class_names=self.class_names)
 
     def links_table(self, interval: float = 900.0) -> pd.DataFrame:
         """Per edge and interval: entries, mean speed, density and queue."""
@@ -445,7 +445,14 @@ class Traffic:
     def kpis(self) -> dict:
         """Network totals of the run so far (see :func:`sim.traffic.records.kpis_from_state`)."""
         self._sync()
-        return kpis_from_state(self)
+        return kpis_from_state(
+            self.state,
+            now=self.now,
+            n_demand=self.n_demand,
+            class_names=self.class_names,
+            co2_g_per_km=self.vehicles["co2_g_per_km"].to_numpy(np.float64),
+            gridlock=self.gridlock,
+        )
 
     @property
     def gridlock(self) -> str | None:

@@ -7,15 +7,11 @@ changes the traffic.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from kernels import traffic as kt
-
-if TYPE_CHECKING:
-    from sim.traffic.engine import Traffic
 
 __all__ = ["STATUS", "LinkRecorder", "kpis_from_state", "trips_from_state"]
 
@@ -143,7 +139,9 @@ def _link_columns(rows: pd.DataFrame, s: kt.LinkQueueState) -> pd.DataFrame:
     return out.sort_values(["interval_start", "edge"], kind="stable").reset_index(drop=True)
 
 
-def trips_from_state(traffic: Traffic) -> pd.DataFrame:
+def trips_from_state(
+    s: kt.LinkQueueState, *, demand: pd.DataFrame, class_names: tuple[str, ...]
+) -> pd.DataFrame:
     """One row per vehicle: the day's trips in departure order, then injected vehicles.
 
     Columns ``trip_id``, ``origin``, ``destination``, ``depart``, ``arrive`` (NaN if not
@@ -152,10 +150,9 @@ def trips_from_state(traffic: Traffic) -> pd.DataFrame:
     (``"demand"`` or ``"injected"``) and ``status`` (one of :data:`STATUS`). Injected
     vehicles get trip ids after the largest demand id.
     """
-    s = traffic.state
     n = s.n_vehicles
-    nd = traffic.n_demand
-    trips = traffic._trips
+    nd = len(demand)
+    trips = demand
     first_injected = int(trips["trip_id"].max()) + 1 if nd else 0
     trip_id = np.concatenate(
         [trips["trip_id"].to_numpy(np.int64), first_injected + np.arange(n - nd, dtype=np.int64)]
@@ -163,7 +160,7 @@ def trips_from_state(traffic: Traffic) -> pd.DataFrame:
     arrive = s.v_arrive[:n].copy()
     depart = s.v_depart[:n].copy()
     travel = arrive - depart
-    names = np.array(traffic.class_names, dtype=object)
+    names = np.array(class_names, dtype=object)
     return pd.DataFrame(
         {
             "trip_id": trip_id,
@@ -181,7 +178,15 @@ def trips_from_state(traffic: Traffic) -> pd.DataFrame:
     )
 
 
-def kpis_from_state(traffic: Traffic) -> dict:
+def kpis_from_state(
+    s: kt.LinkQueueState,
+    *,
+    now: float,
+    n_demand: int,
+    class_names: tuple[str, ...],
+    co2_g_per_km: np.ndarray,
+    gridlock: str | None,
+) -> dict:
     """Network KPIs so far.
 
     Trip counts are over the day's (demand) trips; injected vehicles are counted apart
@@ -191,9 +196,7 @@ def kpis_from_state(traffic: Traffic) -> dict:
     the free-flow time of the distance covered; CO2 is vehicle-km by class times the
     class's ``co2_g_per_km`` from the vehicle table.
     """
-    s = traffic.state
-    now = traffic.now
-    n, nd = s.n_vehicles, traffic.n_demand
+    n, nd = s.n_vehicles, n_demand
     state = s.v_state[:n]
     cls = s.v_class[:n]
     departed = state != kt.PENDING
@@ -211,8 +214,8 @@ def kpis_from_state(traffic: Traffic) -> dict:
     vh = float(elapsed[~lost].sum()) / 3600.0
     total_vkm = float(vkm.sum())
     co2_by_class = {}
-    factors = traffic.vehicles["co2_g_per_km"].to_numpy(np.float64)
-    for c, name in enumerate(traffic.class_names):
+    factors = np.asarray(co2_g_per_km, dtype=np.float64)
+    for c, name in enumerate(class_names):
         mask = cls == c
         if mask.any():
             co2_by_class[name] = float(vkm[mask].sum() * factors[c] / 1000.0)
@@ -232,9 +235,9 @@ def kpis_from_state(traffic: Traffic) -> dict:
         "total_delay_h": float(delay.sum()) / 3600.0,
         "co2_kg": float(sum(co2_by_class.values())),
         "co2_kg_by_class": co2_by_class,
-        "co2_g_per_km": {name: float(factors[c]) for c, name in enumerate(traffic.class_names)},
+        "co2_g_per_km": {name: float(factors[c]) for c, name in enumerate(class_names)},
         "link_traversals": int(s.counts[kt.C_TRAVERSALS]),
         "forced_entries": int(s.counts[kt.C_FORCED]),
-        "gridlock": traffic.gridlock,
+        "gridlock": gridlock,
         "simulated_until": now,
     }

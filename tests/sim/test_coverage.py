@@ -16,7 +16,7 @@ from sim.emergency.coverage import (
     hourly_link_times,
     planning_link_times,
 )
-from sim.emergency.incidents import load_emergency_params
+from sim.emergency.params import load_emergency_params
 from twin.errors import ConfigError
 from twin.network import Network
 from twin.synthetic import grid_city

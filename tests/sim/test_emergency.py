@@ -9,23 +9,16 @@ import pandas as pd
 import pytest
 import simpy
 
-from sim.emergency.incidents import (
-    EmergencyParams,
-    TimeDist,
-    expected_incidents,
-    load_emergency_params,
-    next_arrival,
-    residents_by_node,
-)
-from sim.emergency.model import (
-    INCIDENT_COLUMNS,
-    Emergency,
+from sim.emergency.incidents import expected_incidents, next_arrival, residents_by_node
+from sim.emergency.model import Emergency
+from sim.emergency.params import EmergencyParams, TimeDist, load_emergency_params
+from sim.emergency.records import INCIDENT_COLUMNS, within_share
+from sim.emergency.stations import (
     NoUnitsError,
     OffNetworkError,
     Station,
     UnknownUnitTypeError,
     station_at,
-    within_share,
 )
 from sim.roads import FreeFlowRoads
 from twin.errors import ConfigError, TwinError

@@ -283,7 +283,7 @@ def test_trips_outside_the_window_or_network(grid, traffic_engine):
 
 
 def test_extra_stations_reach_the_emergency_model(grid, traffic_engine):
-    from sim.emergency.model import station_at
+    from sim.emergency.stations import station_at
 
     station = station_at(grid, "ambulance", node=12, units=1, name="New station")
     result = _run(grid, grid_trips(grid), seed=1, emergency=True, extra_stations=[station])

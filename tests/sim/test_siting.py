@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from sim.emergency.coverage import hourly_link_times
-from sim.emergency.incidents import load_emergency_params
-from sim.emergency.model import station_at
+from sim.emergency.params import load_emergency_params
 from sim.emergency.siting import (
     SitingError,
     SitingProblem,
@@ -22,6 +21,7 @@ from sim.emergency.siting import (
     simulate_check,
     solve,
 )
+from sim.emergency.stations import station_at
 
 BOUND = 1 - 1 / math.e
 

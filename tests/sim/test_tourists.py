@@ -13,13 +13,8 @@ import simpy
 
 from sim.roads import FreeFlowRoads, Journey
 from sim.tourists.itinerary import PlaceTimes, plan_itinerary, reverse_csr
-from sim.tourists.model import (
-    TRIP_COLUMNS,
-    VISIT_COLUMNS,
-    Tourists,
-    TouristsError,
-    load_tourist_params,
-)
+from sim.tourists.model import TRIP_COLUMNS, VISIT_COLUMNS, Tourists, TouristsError
+from sim.tourists.params import load_tourist_params
 from twin.errors import ConfigError
 
 HEADER = (

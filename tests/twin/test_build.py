@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 
 from twin.build.graph import WALK_SPEED
 from twin.build.osm import way_in_network
-from twin.build.pipeline import HUE_POPULATION, build_city, city_summary
+from twin.build.pipeline import HUE_POPULATION, build_city
 from twin.build.road_classes import (
     impute_edge_attributes,
     load_road_defaults,
@@ -31,6 +31,7 @@ from twin.build.road_classes import (
     parse_maxspeed,
     pick_class,
 )
+from twin.build.summary import city_summary
 from twin.bundle import read_bundle
 from twin.cli import main
 from twin.errors import ConfigError, SourceNotFoundError

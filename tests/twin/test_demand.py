@@ -12,8 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.demand.model import DemandModel, load_demand_params, synthesise_trips
-from twin.demand.trips import TRIP_COLUMNS, check_reachability, demand_summary
+from twin.demand.model import DemandModel, synthesise_trips
+from twin.demand.params import load_demand_params
+from twin.demand.reachability import check_reachability
+from twin.demand.trip_summary import demand_summary
+from twin.demand.trips import TRIP_COLUMNS
 from twin.errors import ConfigError, TripsError
 from twin.synthetic import grid_city
 from twin.vehicles import load_vehicle_classes

@@ -11,7 +11,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from kernels import dijkstra
-from twin.build.pipeline import city_summary
+from twin.build.summary import city_summary
 
 pytestmark = pytest.mark.hue
 

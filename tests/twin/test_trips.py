@@ -8,15 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.demand.trips import (
-    TRIP_COLUMNS,
-    check_reachability,
-    demand_summary,
-    format_clock,
-    parse_clock,
-    read_trips,
-    validate_trips,
-)
+from twin.clock import format_clock, parse_clock
+from twin.demand.reachability import check_reachability
+from twin.demand.trip_summary import demand_summary
+from twin.demand.trips import TRIP_COLUMNS, read_trips, validate_trips
 from twin.errors import SourceNotFoundError, TripsError, TwinError
 from twin.network import Network
 from twin.vehicles import load_vehicle_classes

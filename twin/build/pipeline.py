@@ -50,7 +50,6 @@ __all__ = [
     "build_city",
     "build_params",
     "bundle_is_current",
-    "city_summary",
     "default_city",
     "load_city",
 ]

@@ -97,7 +97,8 @@ def _default_output(args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from twin.build.pipeline import build_bundle, build_city, city_summary
+    from twin.build.pipeline import build_bundle, build_city
+    from twin.build.summary import city_summary
     from twin.bundle import write_bundle
     from twin.errors import ConfigError
     from twin.settings import default_osm_path

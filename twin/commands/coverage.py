@@ -128,8 +128,8 @@ def congestion(args: argparse.Namespace, city, params):
 
 def stations_of(city, params, unit_type: str):
     """The city's stations of ``unit_type``; an error saying what to do when there are none."""
-    from sim.emergency.incidents import UNIT_TYPES
-    from sim.emergency.model import NoUnitsError, check_unit_type, city_stations
+    from sim.emergency.params import UNIT_TYPES
+    from sim.emergency.stations import NoUnitsError, check_unit_type, city_stations
 
     check_unit_type(unit_type)
     stations = [s for s in city_stations(city, params) if s.unit_type == unit_type]
@@ -156,8 +156,9 @@ def write_csv_atomic(table, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sim.emergency.coverage import coverage_by_hour, coverage_by_zone
-    from sim.emergency.incidents import load_emergency_params, residents_by_node
-    from sim.emergency.model import check_unit_type
+    from sim.emergency.incidents import residents_by_node
+    from sim.emergency.params import load_emergency_params
+    from sim.emergency.stations import check_unit_type
     from twin.build.pipeline import load_city
     from twin.errors import ConfigError
 

@@ -69,7 +69,8 @@ def format_summary(summary: dict, meta: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from twin.build.pipeline import city_summary, load_city
+    from twin.build.pipeline import load_city
+    from twin.build.summary import city_summary
 
     city = load_city(args.city)
     summary = city_summary(city)

@@ -65,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.emergency.coverage import planning_link_times
-    from sim.emergency.incidents import load_emergency_params
-    from sim.emergency.model import NoUnitsError, check_unit_type, station_at
+    from sim.emergency.params import load_emergency_params
     from sim.emergency.siting import (
         SitingError,
         build_problem,
@@ -77,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         simulate_check,
         solve,
     )
+    from sim.emergency.stations import NoUnitsError, check_unit_type, station_at
     from twin.build.pipeline import load_city
     from twin.errors import ConfigError
 

@@ -36,7 +36,7 @@ many shortest-path trees; trips start anywhere.
    every trip on its own).
 
 The parameters are read by :mod:`twin.demand.params` and the anchors chosen by
-:mod:`twin.demand.anchors`; their public names are re-exported here.
+:mod:`twin.demand.anchors`.
 
 The result follows the trips-table contract of :mod:`twin.demand.trips` (sorted by ``depart``,
 ``trip_id`` ``0..N-1`` in that order).
@@ -59,20 +59,15 @@ from twin.demand.anchors import (
     anchor_attraction,
     anchor_layout,
     anchor_times,
-    zone_pace,
     zone_travel_times,
 )
-from twin.demand.params import DemandParams, Purpose, load_demand_params, resolve_demand_params
+from twin.demand.params import DemandParams, resolve_demand_params
 from twin.errors import TripsError
 from twin.vehicles import load_vehicle_classes
 
 __all__ = [
     "DemandModel",
-    "DemandParams",
-    "Purpose",
-    "load_demand_params",
     "synthesise_trips",
-    "zone_pace",
     "zone_travel_times",
 ]
 

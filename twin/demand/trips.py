@@ -32,7 +32,7 @@ Columns ``origin, destination, depart`` and optionally ``vehicle_class`` and ``t
 Every problem in a file is reported at once, by CSV line number (the header is line 1).
 
 Clock times (:mod:`twin.clock`), reachability (:mod:`twin.demand.reachability`) and totals
-(:mod:`twin.demand.trip_summary`) live in their own modules; their names are re-exported here.
+(:mod:`twin.demand.trip_summary`) live in their own modules.
 """
 
 from __future__ import annotations
@@ -50,21 +50,12 @@ from pyarrow import csv as pacsv
 
 from twin.city import City
 from twin.clock import CLOCK_PATTERN, format_clock, parse_clock
-from twin.demand.reachability import ReachabilityReport, check_reachability, strong_components
-from twin.demand.trip_summary import DemandSummary, demand_summary
 from twin.errors import SourceNotFoundError, TripsError
 from twin.vehicles import load_vehicle_classes
 
 __all__ = [
     "TRIP_COLUMNS",
-    "DemandSummary",
-    "ReachabilityReport",
-    "check_reachability",
-    "demand_summary",
-    "format_clock",
-    "parse_clock",
     "read_trips",
-    "strong_components",
     "validate_trips",
 ]
 
