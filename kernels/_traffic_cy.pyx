@@ -97,6 +97,8 @@ cdef class Engine:
     cdef int8_t[::1] item_state, v_state
     cdef double[::1] clock, block_t
     cdef const int32_t[:, ::1] next_edge
+    cdef const int64_t[::1] class_group
+    cdef int64_t row_stride
 
     def __init__(self, s):
         self.m = s.n_links
@@ -120,6 +122,8 @@ cdef class Engine:
         self.clock = s.clock
         self.block_t = s.block_t
         self.next_edge = s.next_edge
+        self.class_group = s.class_group
+        self.row_stride = s.row_stride
 
     # -- heap ----------------------------------------------------------------------------
     cdef inline void push(self, int64_t item, double key) noexcept nogil:
@@ -309,6 +313,10 @@ cdef class Engine:
         if self.lh[e].q_head >= 0 and self.item_state[e] == IDLE:
             self.push_link(e, t)
 
+    cdef inline int64_t route_row(self, int64_t v) noexcept nogil:
+        """Row of vehicle ``v``'s routes: its destination row in its class's group."""
+        return self.class_group[self.veh[v].cls] * self.row_stride + self.veh[v].row
+
     # -- events ----------------------------------------------------------------------------
     cdef void process_link(self, int64_t e, double t) noexcept nogil:
         cdef int64_t v = self.lh[e].q_head
@@ -319,7 +327,7 @@ cdef class Engine:
             self.finish(v, t, ARRIVED)
             self.after_exit(e, t)
             return
-        f = self.next_edge[self.veh[v].row, h]
+        f = self.next_edge[self.route_row(v), h]
         if f < 0 or (self.closed[f] >> self.veh[v].cls) & 1:
             self.leave(v, e, t)
             self.finish(v, t, STRANDED)
@@ -334,7 +342,7 @@ cdef class Engine:
 
     cdef void process_source(self, int64_t o, double t) noexcept nogil:
         cdef int64_t v = self.s_head[o]
-        cdef int64_t f = self.next_edge[self.veh[v].row, o]
+        cdef int64_t f = self.next_edge[self.route_row(v), o]
         cdef bint shut = f < 0 or (self.closed[f] >> self.veh[v].cls) & 1
         if not shut and self.must_wait(
             f, self.m + o, self.class_pcu[self.veh[v].cls], t
@@ -367,7 +375,7 @@ cdef class Engine:
         if h == self.veh[v].dest:
             self.finish(v, t, ARRIVED)
             return
-        f = self.next_edge[self.veh[v].row, h]
+        f = self.next_edge[self.route_row(v), h]
         if f < 0 or (self.closed[f] >> self.veh[v].cls) & 1:
             self.finish(v, t, STRANDED)
             return
@@ -386,7 +394,7 @@ cdef class Engine:
             self.row_active[self.veh[v].row] -= 1
             return
         if self.veh[v].cls == self.emergency_class:
-            f = self.next_edge[self.veh[v].row, o]
+            f = self.next_edge[self.route_row(v), o]
             if f < 0 or (self.closed[f] >> self.veh[v].cls) & 1:
                 self.v_state[v] = UNROUTABLE
                 self.counts[C_UNROUTABLE] += 1

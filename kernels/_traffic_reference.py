@@ -233,6 +233,11 @@ class ReferenceEngine:
         if s.q_head[e] >= 0 and s.item_state[e] == IDLE:
             self.push_link(e, t)
 
+    def route_row(self, v: int) -> int:
+        """Row of vehicle ``v``'s routes: its destination row in its class's group."""
+        s = self.s
+        return int(s.class_group[s.v_class[v]] * s.row_stride + s.v_row[v])
+
     # -- events ----------------------------------------------------------------------------
     def process_link(self, e: int, t: float) -> None:
         s = self.s
@@ -243,7 +248,7 @@ class ReferenceEngine:
             self.finish(v, t, ARRIVED)
             self.after_exit(e, t)
             return
-        f = int(s.next_edge[s.v_row[v], h])
+        f = int(s.next_edge[self.route_row(v), h])
         if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
             self.leave(v, e, t)
             self.finish(v, t, STRANDED)
@@ -259,7 +264,7 @@ class ReferenceEngine:
     def process_source(self, o: int, t: float) -> None:
         s = self.s
         v = int(s.s_head[o])
-        f = int(s.next_edge[s.v_row[v], o])
+        f = int(s.next_edge[self.route_row(v), o])
         pcu = s.class_pcu[s.v_class[v]]
         shut = f < 0 or bool((s.closed[f] >> s.v_class[v]) & 1)
         if not shut and self.must_wait(f, self.m + o, pcu, t):
@@ -291,7 +296,7 @@ class ReferenceEngine:
         if h == s.v_dest[v]:
             self.finish(v, t, ARRIVED)
             return
-        f = int(s.next_edge[s.v_row[v], h])
+        f = int(s.next_edge[self.route_row(v), h])
         if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
             self.finish(v, t, STRANDED)
             return
@@ -310,7 +315,7 @@ class ReferenceEngine:
             s.row_active[s.v_row[v]] -= 1
             return
         if s.v_class[v] == s.emergency_class:
-            f = int(s.next_edge[s.v_row[v], o])
+            f = int(s.next_edge[self.route_row(v), o])
             if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
                 s.v_state[v] = UNROUTABLE
                 s.counts[C_UNROUTABLE] += 1

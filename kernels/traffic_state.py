@@ -220,6 +220,9 @@ class LinkQueueState:
         # routing table (replaced by set_table)
         self.next_edge = np.full((0, self.n_nodes), -1, dtype=np.int32)
         self.row_active = np.zeros(0, dtype=np.int64)
+        #: ``int64[c]``: routing group of each class (its rows start at group × row_stride).
+        self.class_group = np.zeros(len(self.class_pcu), dtype=np.int64)
+        self.row_stride = 0
         self.capacity = 0
         self.version = 0
         self._grow(max(int(capacity), 16))
@@ -318,22 +321,55 @@ class LinkQueueState:
         self.counts[C_VEHICLES] += k
         return ids
 
-    def set_table(self, next_edge: np.ndarray, row_active: np.ndarray | None = None) -> None:
-        """Install a (possibly larger) next-hop table ``int32[k, n_nodes]`` (other integer
-        types are converted, which copies: pass ``int32`` to share the caller's array)."""
+    def set_table(
+        self,
+        next_edge: np.ndarray,
+        row_active: np.ndarray | None = None,
+        *,
+        class_group: np.ndarray | None = None,
+    ) -> None:
+        """Install a (possibly larger) next-hop table ``int32[g × k, n_nodes]``: ``g``
+        groups of classes (each routes on the links open to it) of ``k`` destination rows;
+        a vehicle of class ``c`` bound for row ``r`` follows row ``class_group[c] × k + r``.
+
+        Parameters
+        ----------
+        next_edge
+            The table; other integer types are converted, which copies (pass ``int32`` to
+            share the caller's array, which the caller then refreshes in place).
+        row_active
+            Vehicles bound for each destination row (``int64[k]``); ``None`` keeps the
+            current counts.
+        class_group
+            ``int64[c]``: group of each vehicle class (``None``: keep the current groups).
+        """
         table = np.ascontiguousarray(next_edge, dtype=np.int32)
-        if table.size and table.max() >= self.n_links:
-            raise KernelInputError(f"next_edge holds edges beyond 0..{self.n_links - 1}")
         if table.ndim != 2 or table.shape[1] != self.n_nodes:
             raise KernelInputError(
                 f"next_edge must have shape (k, {self.n_nodes}), got {table.shape}"
             )
-        active = np.zeros(table.shape[0], dtype=np.int64)
+        if table.size and table.max() >= self.n_links:
+            raise KernelInputError(f"next_edge holds edges beyond 0..{self.n_links - 1}")
+        groups = self.class_group if class_group is None else np.asarray(class_group, np.int64)
+        if groups.shape != (len(self.class_pcu),) or (groups < 0).any():
+            raise KernelInputError(
+                f"class_group must hold a group >= 0 for each of the {len(self.class_pcu)} classes"
+            )
+        n_groups = int(groups.max()) + 1 if len(groups) else 1
+        if table.shape[0] % n_groups:
+            raise KernelInputError(
+                f"next_edge has {table.shape[0]} rows, not a multiple of the {n_groups} groups"
+            )
+        stride = table.shape[0] // n_groups
+        active = np.zeros(stride, dtype=np.int64)
         if row_active is not None:
             active[: len(row_active)] = row_active
         else:
-            active[: len(self.row_active)] = self.row_active[: table.shape[0]]
+            keep = min(stride, len(self.row_active))
+            active[:keep] = self.row_active[:keep]
         self.next_edge, self.row_active = table, active
+        self.class_group = np.ascontiguousarray(groups, dtype=np.int64)
+        self.row_stride = stride
         self.version += 1
 
 

@@ -1,78 +1,39 @@
-"""What a run records about itself: ``manifest.json`` and the checksums in it.
+"""What a run records about itself: ``manifest.json``, the specification plus checksums.
 
-:func:`build_manifest` describes a run of :func:`sim.runner.run_day` well enough to reproduce
-or identify it: the city and a checksum of its drive network, the seed, the window, the
-parameters, the closures, the trips (with a checksum) and the code version.
+The manifest of a run is its :class:`~sim.spec.RunSpec` (and its digest), with what
+identifies the inputs and the code: the city's content checksum and source, a checksum of
+the trips that ran, the package version and a checksum of the installed code (read once per
+process from the package files: no subprocess, no git). :func:`sim.outputs.write_run` adds
+every file's size and checksum and the wall-clock timers.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import math
-import subprocess
-from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
-from importlib import metadata
-from pathlib import Path
+from importlib import metadata, resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from twin.city import City
+from sim.spec import RunSpec
+from twin.city import City, city_checksum
 
-__all__ = [
-    "build_manifest",
-    "clock_text",
-    "code_version",
-    "network_checksum",
-    "param_record",
-    "plain",
-    "trips_checksum",
-]
+__all__ = ["FORMAT", "build_manifest", "code_version", "network_checksum", "trips_checksum"]
 
-
-def param_record(value: Any) -> Any:
-    """Overrides as the manifest records them (JSON-friendly)."""
-    if value is None:
-        return {}
-    if isinstance(value, Mapping):
-        return plain(dict(value))
-    if is_dataclass(value) and not isinstance(value, type):
-        return plain(asdict(value))
-    return str(value)
-
-
-def plain(value: Any) -> Any:
-    """numpy scalars and containers → built-in types (for JSON)."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    return value
-
-
-def clock_text(seconds: float) -> str:
-    """Seconds after midnight as ``HH:MM:SS`` (hours past 24 for the next day)."""
-    seconds = float(seconds)
-    if not math.isfinite(seconds):
-        return str(seconds)
-    h, rem = divmod(round(seconds), 3600)
-    return f"{h:02d}:{rem // 60:02d}:{rem % 60:02d}"
+#: Identifies a run manifest and the version of its layout.
+FORMAT = "hue-twin-run/2"
+#: The packages whose source makes up the code version.
+_PACKAGES = ("kernels", "twin", "sim", "scenarios", "viz")
 
 
 def network_checksum(city: City) -> str:
-    """sha256 of the drive network's topology and link attributes (hex)."""
+    """SHA-256 (hex) of the drive network's topology and link attributes."""
     net = city.drive
     digest = hashlib.sha256()
-    for name in ("node_id", "indptr", "indices", "length", "speed", "lanes", "capacity"):
+    for name in ("node_id", "indptr", "indices", "length", "speed", "lanes", "capacity", "edge_id"):
         array = np.ascontiguousarray(getattr(net, name))
         digest.update(name.encode())
         digest.update(array.dtype.str.encode())
@@ -81,91 +42,67 @@ def network_checksum(city: City) -> str:
 
 
 def trips_checksum(trips: pd.DataFrame) -> str:
-    """sha256 of a trips table's departures, ends and classes (hex), to identify demand."""
+    """SHA-256 (hex) of a trips table: ids, ends (drive node positions), departures and
+    classes, in table order."""
     digest = hashlib.sha256()
-    for column in ("origin", "destination", "depart"):
-        digest.update(np.ascontiguousarray(trips[column].to_numpy(dtype=np.float64)).tobytes())
+    for column in ("trip_id", "origin", "destination"):
+        digest.update(np.ascontiguousarray(trips[column].to_numpy(dtype=np.int64)).tobytes())
+    digest.update(np.ascontiguousarray(trips["depart"].to_numpy(dtype=np.float64)).tobytes())
     digest.update("\n".join(trips["vehicle_class"].astype(str)).encode())
     return digest.hexdigest()
 
 
-def code_version() -> dict[str, Any]:
-    """Package version and, when run from a git checkout, the commit and whether it is dirty."""
+@functools.cache
+def code_version() -> dict[str, str]:
+    """The package version and the SHA-256 of the installed code (every ``.py``, ``.pyx``
+    and defaults table of the packages), computed once per process."""
     try:
         version = metadata.version("hue-twin")
     except metadata.PackageNotFoundError:
         version = "unknown"
-    info: dict[str, Any] = {"package": "hue-twin", "version": version}
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=5
-        )
-        if commit.returncode == 0:
-            info["git_commit"] = commit.stdout.strip()
-            status = subprocess.run(
-                ["git", "status", "--porcelain", "--untracked-files=no"],
-                cwd=repo,
-                capture_output=True,
-                text=True,
-                timeout=10,
-            )
-            if status.returncode == 0:
-                info["git_dirty"] = bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return info
+    digest = hashlib.sha256()
+    for package in _PACKAGES:
+        try:
+            root = resources.files(package)
+        except ModuleNotFoundError:
+            continue
+        for path in sorted(_code_files(root), key=lambda p: str(p)):
+            digest.update(str(path.relative_to(root.parent)).encode() + b"\0")
+            digest.update(path.read_bytes())
+    return {"package": "hue-twin", "version": version, "code_sha256": digest.hexdigest()}
 
 
-def build_manifest(
-    city: City,
-    trips: pd.DataFrame,
-    *,
-    seed: int,
-    start: float,
-    end: float,
-    scale: float,
-    tourists: bool,
-    emergency: bool,
-    params: dict,
-    closures: list,
-    trips_source: str,
-    vehicles: pd.DataFrame,
-) -> dict[str, Any]:
-    """The run's ``manifest.json``: city and network checksums, seed, window, parts run,
-    parameters, closures, the trips' source and checksum, vehicle classes and code version.
+def _code_files(root) -> list:
+    out = []
+    for item in root.iterdir():
+        if item.is_dir() and item.name != "__pycache__":
+            out.extend(_code_files(item))
+        elif item.suffix in (".py", ".pyx", ".pxd", ".csv", ".toml"):
+            out.append(item)
+    return out
 
-    Times are seconds after midnight; ``params`` maps each part to its recorded overrides
-    (:func:`param_record`).
-    """
+
+def build_manifest(spec: RunSpec, city: City, trips: pd.DataFrame | None) -> dict[str, Any]:
+    """The run's ``manifest.json``: the specification and its digest, the city's checksums
+    and source, the trips' count and checksum, the code version and the creation time."""
     meta = city.meta or {}
     return {
-        "format": "hue-twin-run/1",
+        "format": FORMAT,
+        "digest": spec.digest,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "spec": spec.to_dict(),
         "city": {
             "name": city.name,
+            "checksum": city_checksum(city),
+            "network_sha256": network_checksum(city),
             "source": str(meta.get("source", "")),
             "source_sha256": meta.get("source_sha256"),
-            "bundle_sha256": meta.get("bundle_sha256", meta.get("checksum")),
-            "network_sha256": network_checksum(city),
             "drive_nodes": int(city.drive.n_nodes),
             "drive_edges": int(city.drive.n_edges),
         },
-        "seed": plain(seed),
-        "window": {
-            "start": start,
-            "end": end,
-            "start_clock": clock_text(start),
-            "end_clock": clock_text(end),
-        },
-        "parts": {"traffic": True, "tourists": bool(tourists), "emergency": bool(emergency)},
-        "parameters": plain({**params, "scale": scale}),
-        "closures": [{"edges": [int(e) for e in edges], "at": at} for edges, at in closures],
         "trips": {
-            "source": trips_source,
-            "count": len(trips),
-            "sha256": trips_checksum(trips),
+            "count": 0 if trips is None else len(trips),
+            "sha256": None if trips is None else trips_checksum(trips),
         },
-        "vehicles": plain(vehicles.reset_index().to_dict(orient="list")),
         "code": code_version(),
     }

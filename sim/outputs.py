@@ -2,23 +2,21 @@
 
 Layout of ``RUN_DIR``
 ---------------------
-``trips.parquet``
-    One row per vehicle trip: ``trip_id, origin, destination, depart, arrive, travel_time,
-    distance, delay, vehicle_class`` (node ids, seconds after midnight, seconds, metres;
-    ``arrive`` null for unfinished trips).
-``links.parquet``
-    Per drive edge per 15 minutes: ``edge, interval_start, entries, mean_speed_kmh,
-    density_pcu_per_km, queue_pcu``.
-``visits.parquet``, ``incidents.parquet``
-    Tourist visits and emergency incidents, when those parts ran.
+``trips.parquet``, ``links.parquet``, ``visits.parquet``, ``incidents.parquet``
+    The record tables, in the schemas of :mod:`sim.records` (``visits`` and ``incidents``
+    when those parts ran).
+``kpis.parquet``
+    The KPIs as a long table (``kpi, domain, unit, value``; :mod:`sim.kpis`).
 ``kpis.json``
-    The merged KPIs (NaN written as ``null``).
+    The KPIs as a dict (NaN written as ``null``), with ``notes`` when the run has any.
 ``manifest.json``
-    City checksums, parameters, seed, window, code version, creation time and every other
-    file with its size and sha256.
+    The run specification and its digest, the checksums of the city, the trips and the code
+    (:mod:`sim.manifest`), and every other file with its size and sha256.
 
 :func:`write_run` builds the whole folder in a hidden temporary sibling and renames it into
-place at the end, so an interrupted write leaves no folder that looks complete.
+place at the end, so an interrupted write leaves no folder that looks complete. It replaces
+an existing folder only when asked (``force``) and only when that folder is itself a run
+folder holding nothing but a run's files: never a folder with anything else in it.
 """
 
 from __future__ import annotations
@@ -33,37 +31,74 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sim.runner import TRIP_COLUMNS, RunResult
+from sim.manifest import FORMAT as MANIFEST_FORMAT
+from sim.records import TABLES, to_arrow
+from sim.result import RunResult
+from sim.spec import RunSpec
 from twin.build.osm import file_sha256
 from twin.errors import TwinError
 
-__all__ = ["TABLES", "RunDirError", "check_run_dir", "read_run", "write_run"]
+__all__ = ["RUN_FILES", "RunDirError", "check_run_dir", "is_run_dir", "read_run", "write_run"]
 
-#: Tables a run folder may hold, by file stem, in the order they are written.
-TABLES: tuple[str, ...] = ("trips", "links", "visits", "incidents")
+#: Every file a run folder may hold.
+RUN_FILES = frozenset({*(f"{name}.parquet" for name in TABLES), "kpis.json", "manifest.json"})
 
 
 class RunDirError(TwinError, FileExistsError):
     """A run folder exists and is not empty, or is incomplete or corrupt when read."""
 
 
+def is_run_dir(folder: str | Path) -> bool:
+    """Whether ``folder`` is a run folder: a ``manifest.json`` of a run, and nothing but the
+    files a run writes (so ``--force`` may replace it without losing anything else)."""
+    folder = Path(folder)
+    try:
+        names = {item.name for item in folder.iterdir()}
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(manifest, dict)
+        and str(manifest.get("format", "")).startswith("hue-twin-run/")
+        and names <= RUN_FILES
+    )
+
+
 def check_run_dir(run_dir: str | Path, *, force: bool = False) -> Path:
-    """Refuse a run folder that already holds something, unless ``force``.
+    """Refuse an output folder that already holds something, unless ``force`` and it is an
+    earlier run folder (:func:`is_run_dir`).
 
     Called before a run starts, so a user learns about the clash before waiting for it.
+
+    Raises
+    ------
+    RunDirError
+        ``run_dir`` is a file, or a folder that is not empty (without ``force``) or that holds
+        anything but an earlier run's files (even with ``force``).
     """
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise RunDirError(f"{run_dir} exists and is a file; give a folder path for the run")
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not force:
-        raise RunDirError(
-            f"{run_dir} already exists and is not empty; choose another folder or pass "
-            "--force (force=True) to replace it"
-        )
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if not force:
+            raise RunDirError(
+                f"{run_dir} already exists and is not empty; choose another folder, or pass "
+                "--force (force=True) to replace an earlier run written there"
+            )
+        if not is_run_dir(run_dir):
+            raise RunDirError(
+                f"{run_dir} holds files that are not an earlier run's (no run manifest, or "
+                "other files beside it); --force replaces only a run folder, so choose "
+                "another folder for the run"
+            )
+    parent = run_dir.parent if run_dir.parent != Path() else Path()
+    probe = parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        raise RunDirError(f"cannot write in {probe}; choose a folder you can write to")
     return run_dir
 
 
@@ -73,11 +108,11 @@ def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) ->
     Parameters
     ----------
     result
-        What :func:`sim.runner.run_day` returned.
+        What :func:`sim.runner.run` returned.
     run_dir
         The folder to create. Its parent is created when missing.
     force
-        Replace ``run_dir`` if it exists and is not empty.
+        Replace ``run_dir`` if it is an earlier run folder.
 
     Returns
     -------
@@ -86,7 +121,7 @@ def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) ->
     Raises
     ------
     RunDirError
-        ``run_dir`` exists, is not empty and ``force`` is false.
+        See :func:`check_run_dir`.
     """
     run_dir = check_run_dir(run_dir, force=force)
     run_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -96,12 +131,18 @@ def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) ->
         files: dict[str, dict[str, Any]] = {}
         for name, table in result.tables.items():
             path = tmp / f"{name}.parquet"
-            _write_table(_output_table(name, table), path)
+            pq.write_table(to_arrow(name, table), path)
             files[path.name] = _describe(path, rows=len(table))
         path = tmp / "kpis.json"
         _write_json(result.kpis, path)
         files[path.name] = _describe(path)
-        manifest = {**result.manifest, "files": files}
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            **result.manifest,
+            "digest": result.spec.digest,
+            "spec": result.spec.to_dict(),
+            "files": files,
+        }
         if result.timers:
             manifest["timers_s"] = {k: round(float(v), 4) for k, v in result.timers.items()}
         _write_json(manifest, tmp / "manifest.json")
@@ -126,7 +167,8 @@ def read_run(run_dir: str | Path, *, verify: bool = True) -> RunResult:
     Raises
     ------
     RunDirError
-        The folder has no manifest, misses a file the manifest lists, or a checksum differs.
+        The folder has no readable manifest, misses a file the manifest lists, or a
+        checksum differs.
     """
     run_dir = Path(run_dir)
     manifest_path = run_dir / "manifest.json"
@@ -135,8 +177,15 @@ def read_run(run_dir: str | Path, *, verify: bool = True) -> RunResult:
             f"{run_dir} is not a run folder (no manifest.json); give a folder written by "
             "`twin run -o RUN_DIR`"
         )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    files = manifest.get("files", {})
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        spec = RunSpec.from_dict(manifest["spec"], where=f"{manifest_path} spec")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RunDirError(
+            f"{manifest_path} is damaged or from another version ({type(exc).__name__}: "
+            f"{exc}); run the specification again"
+        ) from None
     for name, info in files.items():
         path = run_dir / name
         if not path.is_file():
@@ -156,6 +205,7 @@ def read_run(run_dir: str | Path, *, verify: bool = True) -> RunResult:
     kpis = json.loads((run_dir / "kpis.json").read_text(encoding="utf-8"))
     timers = manifest.pop("timers_s", {})
     return RunResult(
+        spec=spec,
         trips=tables["trips"],
         links=tables["links"],
         visits=tables.get("visits"),
@@ -167,25 +217,6 @@ def read_run(run_dir: str | Path, *, verify: bool = True) -> RunResult:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _output_table(name: str, table: pd.DataFrame) -> pd.DataFrame:
-    if name == "trips":
-        missing = [c for c in TRIP_COLUMNS if c not in table.columns]
-        if missing:
-            raise TwinError(f"the trips table misses columns {missing}")
-        return table[list(TRIP_COLUMNS)]
-    return table
-
-
-def _write_table(table: pd.DataFrame, path: Path) -> None:
-    """Parquet without the pandas index; NaN in ``arrive`` (unfinished trips) becomes null."""
-    arrow = pa.Table.from_pandas(table.reset_index(drop=True), preserve_index=False)
-    if "arrive" in arrow.column_names:
-        column = arrow.column("arrive")
-        as_null = pc.if_else(pc.is_nan(column), None, column)
-        arrow = arrow.set_column(arrow.column_names.index("arrive"), "arrive", as_null)
-    pq.write_table(arrow, path)
-
-
 def _write_json(data: Any, path: Path) -> None:
     text = json.dumps(_json_safe(data), indent=2, ensure_ascii=False, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")

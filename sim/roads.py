@@ -8,6 +8,7 @@ run's ``simpy.Environment``, whose clock is seconds after midnight.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,6 +16,7 @@ import numpy as np
 import simpy
 
 from kernels import dijkstra
+from sim.link_changes import LinkChange, LinkChanges
 from twin.errors import TwinError
 from twin.network import Network
 
@@ -70,6 +72,9 @@ class Roads(Protocol):
 class FreeFlowRoads:
     """Roads with no traffic: every vehicle drives the fastest free-flow path.
 
+    Links can be closed (to some classes) and changed during the run, as on the traffic
+    engine (:meth:`close_links`, :meth:`change_links`).
+
     Parameters
     ----------
     env
@@ -77,7 +82,8 @@ class FreeFlowRoads:
     network
         The drive network.
     speed_factor
-        Multiplier on free-flow speed by vehicle class (1.0 when a class is not listed).
+        Multiplier on free-flow speed by vehicle class (1.0 when a class is not listed);
+        its keys are the classes links can be closed to.
     """
 
     def __init__(
@@ -90,10 +96,30 @@ class FreeFlowRoads:
         self.env = env
         self.network = network
         self.speed_factor = dict(speed_factor or {})
-        self._free_flow = network.free_flow_time
+        self.class_names = tuple(self.speed_factor) or ("car",)
+        self.links = LinkChanges(network, self.class_names)
 
     def link_times(self, vehicle_class: str = "car") -> np.ndarray:
-        return self._free_flow / self.speed_factor.get(vehicle_class, 1.0)
+        times = self.network.length / (self.links.speed * self.speed_factor.get(vehicle_class, 1.0))
+        if vehicle_class in self.class_names:
+            times[self.links.closed_to(self.class_names.index(vehicle_class))] = np.inf
+        return times
+
+    def close_links(self, edges: Iterable[int], *, classes: Sequence[str] = ()) -> int:
+        """Close edges (positions) to ``classes`` (all when empty); returns a handle."""
+        return self.links.close(np.asarray(list(edges), dtype=np.int64), classes)
+
+    def reopen_links(self, handle: int) -> None:
+        """End the closure ``handle``."""
+        self.links.reopen(handle)
+
+    def change_links(self, edges: Iterable[int], change: LinkChange) -> int:
+        """Change edges' speed (capacity and storage do not matter without traffic)."""
+        return self.links.change(np.asarray(list(edges), dtype=np.int64), change)
+
+    def undo_link_change(self, handle: int) -> None:
+        """End the change ``handle``."""
+        self.links.undo(handle)
 
     def drive(self, origin: int, destination: int, *, vehicle_class: str = "car") -> simpy.Event:
         return self.env.process(self._drive(origin, destination, vehicle_class))

@@ -1,55 +1,55 @@
-"""One simulated day (or window): traffic, tourists and emergency response on one clock.
+"""Running a specification: one clock, one seed, traffic, tourists and emergency response.
 
-:func:`run_day` is the Python face of ``twin run``. It builds one ``simpy.Environment``
-whose clock is seconds after midnight (starting at ``start``), one
-``numpy.random.Generator`` from ``seed`` that hands a child generator to each part, the
-traffic engine, and (unless switched off) the tourists and the emergency services on the
-same roads; runs to ``end``; and returns a :class:`RunResult` with the record tables, the
-merged KPIs and a manifest. A run is a pure function of the city, its inputs and the seed.
+:func:`run` is the one function that runs a :class:`~sim.spec.RunSpec` on its city. It
+checks that the city is the one the specification names, builds any new roads into the
+network, makes one ``simpy.Environment`` whose clock is seconds after midnight (starting at
+the window's start), one ``numpy.random.Generator`` from the seed that hands a child
+generator to each part, the roads (the traffic engine, free-flow roads or a replayed day),
+the tourists and the emergency services on them, schedules the interventions on the clock
+(:class:`sim.world.World`), runs to the window's end and returns a :class:`RunResult`: the
+record tables (:mod:`sim.records`), the KPIs (:mod:`sim.kpis`) and the manifest. A run is a
+pure function of the city and the specification: the same specification gives the same
+tables and KPIs, byte for byte.
+
+:func:`run_day` is the keyword face of the same: its arguments build a specification
+(:func:`sim.spec_builder.build_spec`) which is then run.
 
 Random streams
 --------------
 ``np.random.default_rng(seed).spawn(4)`` gives, in this order, the generators of demand,
-traffic, tourists and emergency. The order is fixed, so switching tourists off does not
-change the traffic's random numbers (common random numbers across scenarios).
+traffic, tourists and emergency. The order is fixed and each part draws only from its own,
+so switching tourists off, or changing the stations, does not change the traffic's random
+numbers: two specifications that differ in one domain are compared with common random
+numbers in the others.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import simpy
 
-# The manifest and its checksums live in sim.manifest; the public ones stay importable here.
-from sim.manifest import (
-    build_manifest,
-    clock_text,
-    code_version,
-    network_checksum,
-    param_record,
-    plain,
-    trips_checksum,
-)
-from twin.city import City
+from sim.interventions import AddRoad, CloseLinks, Intervention, StationSpec
+from sim.manifest import build_manifest, trips_checksum
+from sim.parameters import Layer, typed
+from sim.result import RunResult
+from sim.spec import RunSpec, SpecError
+from twin.city import City, city_checksum
+from twin.clock import format_clock
 from twin.errors import TwinError
 
 __all__ = [
     "PROGRESS_INTERVAL",
     "STREAMS",
-    "TRIP_COLUMNS",
-    "RunError",
-    "RunResult",
-    "code_version",
-    "network_checksum",
+    "TRAFFIC_KPIS",
+    "run",
     "run_day",
-    "trips_checksum",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,19 +58,7 @@ log = logging.getLogger(__name__)
 STREAMS: tuple[str, ...] = ("demand", "traffic", "tourists", "emergency")
 #: Simulated seconds between two calls of the ``progress`` callback.
 PROGRESS_INTERVAL = 300.0
-#: Columns of the per-trip table a run returns and writes (``trips.parquet``).
-TRIP_COLUMNS: tuple[str, ...] = (
-    "trip_id",
-    "origin",
-    "destination",
-    "depart",
-    "arrive",
-    "travel_time",
-    "distance",
-    "delay",
-    "vehicle_class",
-)
-#: KPI keys every run reports (traffic), whatever else ran.
+#: KPI keys every run that simulates traffic reports.
 TRAFFIC_KPIS: tuple[str, ...] = (
     "trips_total",
     "trips_completed",
@@ -80,197 +68,93 @@ TRAFFIC_KPIS: tuple[str, ...] = (
     "mean_speed_kmh",
     "total_delay_h",
 )
-_DAY = 86_400.0
-_LATEST = 2 * _DAY  # a window may run past midnight, into the next morning
-
-
-class RunError(TwinError, ValueError):
-    """A run was asked for with bad settings (window, scale, closures)."""
-
-
-@dataclass(frozen=True, eq=False)
-class RunResult:
-    """What a run produced.
-
-    Attributes
-    ----------
-    trips
-        One row per vehicle trip, columns :data:`TRIP_COLUMNS`: ``origin`` and
-        ``destination`` are the drive network's node ids (OSM ids for Huế, the ids a trips
-        CSV uses); ``depart``, ``arrive`` are seconds after midnight (``arrive`` NaN for
-        unfinished trips); ``travel_time``, ``delay`` seconds; ``distance`` metres.
-    links
-        Per drive edge (position in ``city.drive``) per interval: ``edge``,
-        ``interval_start`` (s), ``entries``, ``mean_speed_kmh``, ``density_pcu_per_km``,
-        ``queue_pcu``.
-    visits, incidents
-        Tourist visits and emergency incidents (``None`` when that part did not run).
-    kpis
-        Traffic KPIs plus, when they ran, the tourists' and the emergency services' KPIs.
-    manifest
-        City checksum, parameters, seed, window, code version and creation time.
-    timers
-        Wall-clock seconds spent: ``demand``, ``setup``, ``simulate``, ``total`` and any
-        timers the traffic engine reports (``traffic_<name>``).
-    """
-
-    trips: pd.DataFrame
-    links: pd.DataFrame
-    kpis: dict[str, Any]
-    manifest: dict[str, Any]
-    visits: pd.DataFrame | None = None
-    incidents: pd.DataFrame | None = None
-    timers: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The record tables that exist, by output name (``"trips"``, ``"links"``, …)."""
-        out = {"trips": self.trips, "links": self.links}
-        if self.visits is not None:
-            out["visits"] = self.visits
-        if self.incidents is not None:
-            out["incidents"] = self.incidents
-        return out
 
 
 # -- the run -----------------------------------------------------------------------------------
-def run_day(
+def run(
     city: City,
+    spec: RunSpec,
     *,
     trips: pd.DataFrame | None = None,
-    seed: int,
-    start: float = 0.0,
-    end: float = _DAY,
-    scale: float = 1.0,
-    tourists: bool = True,
-    emergency: bool = True,
-    traffic_params: Mapping[str, Any] | None = None,
-    demand_params: Mapping[str, Any] | None = None,
-    tourist_params: Mapping[str, Any] | None = None,
-    emergency_params: Mapping[str, Any] | None = None,
-    vehicles: pd.DataFrame | None = None,
-    closures: Iterable[tuple[Sequence[int], float | None]] | None = None,
+    replay: RunResult | None = None,
     progress: Callable[[float], None] | None = None,
-    trips_source: str | None = None,
-    extra_stations: Sequence[Any] = (),
 ) -> RunResult:
-    """Simulate a day, or the window ``[start, end)`` of one, on ``city``.
+    """Run ``spec`` on ``city``.
 
     Parameters
     ----------
     city
-        The city (``twin.build.pipeline.default_city()``, ``twin.bundle.read_bundle(path)``,
-        or a synthetic one).
+        The city the specification names (its content checksum must match).
+    spec
+        What to run.
     trips
-        Vehicle trips (``trip_id``, ``origin``, ``destination`` as drive node positions,
-        ``depart`` in seconds after midnight, ``vehicle_class``), e.g. from
-        ``twin.demand.trips.read_trips``. ``None`` synthesises the city's demand for the window.
-    seed
-        Seed of the run's random generator; the same seed gives the same outputs.
-    start, end
-        The simulated window, seconds after midnight (``end`` at most 48 h). Trips must
-        depart inside it; those still travelling at ``end`` are reported unfinished.
-    scale
-        Multiplier on synthesised demand (ignored when ``trips`` is given).
-    tourists, emergency
-        Simulate the tourists and the emergency services beside the traffic.
-    traffic_params, demand_params, tourist_params, emergency_params
-        Parameter overrides handed to each part (see their modules for the keys).
-    vehicles
-        Vehicle class table (``twin.vehicles.load_vehicle_classes()`` by default).
-    closures
-        Road closures: pairs ``(edges, at)`` of drive edge positions and the time they
-        close (seconds after midnight; ``None`` for closed from the start).
+        The trips table the specification's ``trips.sha256`` names, when it is in memory
+        (``trip_id``, ``origin``, ``destination`` as drive node positions, ``depart``,
+        ``vehicle_class``); ``None`` reads ``spec.trips.path`` (or synthesises demand when
+        the specification names no trips).
+    replay
+        The run whose link times are replayed (``parts.traffic == "replay"``) when it is in
+        memory; ``None`` reads ``spec.replay.run``.
     progress
         Called with the simulated clock (seconds after midnight) every
         :data:`PROGRESS_INTERVAL` simulated seconds and once at the end.
-    trips_source
-        What the trips came from (a file path), for the manifest.
-    extra_stations
-        Emergency stations added to the city's (``sim.emergency.model.Station``), e.g. the
-        proposal of ``twin site`` being checked by simulation.
-
-    Returns
-    -------
-    RunResult
 
     Raises
     ------
-    RunError
-        The window is empty or outside ``[0, 48 h]``, or ``scale`` is not positive.
+    SpecError
+        The city, the trips or the replayed run are not the ones the specification names.
     TripsError
-        Given trips miss columns, name nodes outside the network or depart outside the window.
+        Trips miss columns, name nodes outside the network or depart outside the window.
     """
-    from twin.vehicles import load_vehicle_classes
-
     t_begin = time.perf_counter()
-    start, end = _check_window(start, end)
-    if not (scale > 0 and math.isfinite(scale)):
-        raise RunError(f"scale must be a positive number, got {scale!r}; use e.g. 0.1 or 1.0")
-    closures = _check_closures(closures, city.drive.n_edges)
-    vehicles = load_vehicle_classes() if vehicles is None else vehicles
-    streams = dict(zip(STREAMS, np.random.default_rng(seed).spawn(len(STREAMS)), strict=True))
+    _check_city(city, spec)
+    vehicles = typed(spec, "vehicles")
+    run_city = _with_added_roads(city, spec)
+    streams = dict(zip(STREAMS, np.random.default_rng(spec.seed).spawn(len(STREAMS)), strict=True))
+    start, end = spec.window.start, spec.window.end
     timers: dict[str, float] = {}
+    notes: list[str] = []
 
     t0 = time.perf_counter()
-    demand_scale = scale if trips is None else 1.0  # the crash model's vehicle-km factor
-    if trips is None:
-        from twin.demand.model import synthesise_trips
-
-        trips = synthesise_trips(
-            city,
-            seed=_child_seed(streams["demand"]),
-            params=_params(demand_params),
-            vehicles=vehicles,
-            scale=scale,
-            start=start,
-            end=end,
-        )
-        trips_source = trips_source or "synthesised"
-    else:
-        trips = _check_trips(trips, city, start, end, vehicles)
-        trips_source = trips_source or "given"
+    demand = None
+    if spec.parts.traffic == "simulate":
+        demand = _trips_for(run_city, spec, trips, streams["demand"], vehicles)
+        if len(demand) == 0:
+            notes.append(
+                f"no trip departs between {format_clock(start)} and {format_clock(end)}: the "
+                "traffic is empty; widen the window or check the trips"
+            )
     timers["demand"] = time.perf_counter() - t0
-    log.info("%d trips (%s) in %.1f s", len(trips), trips_source, timers["demand"])
 
     t0 = time.perf_counter()
     env = simpy.Environment(initial_time=start)
-    from sim.traffic.engine import Traffic
-
-    traffic = Traffic(
-        env,
-        city.drive,
-        trips,
-        vehicles=vehicles,
-        rng=streams["traffic"],
-        params=_params(traffic_params),
-    )
-    for edges, at in closures:
-        traffic.close_edges(edges, at=at)
+    roads = _roads(env, run_city, spec, demand, vehicles, streams, replay)
     tourist_model = emergency_model = None
-    if tourists:
+    if spec.parts.tourists:
         from sim.tourists.model import Tourists
 
         tourist_model = Tourists(
-            env,
-            city,
-            traffic,
-            rng=streams["tourists"],
-            params=_params(tourist_params),
+            env, run_city, roads, rng=streams["tourists"], params=typed(spec, "tourists")
         )
-    if emergency:
+    if spec.parts.emergency:
         from sim.emergency.model import Emergency
 
         emergency_model = Emergency(
             env,
-            city,
-            traffic,
+            run_city,
+            roads,
             rng=streams["emergency"],
-            params=_emergency_params(emergency_params, demand_scale),
+            params=typed(spec, "emergency"),
             tourists=tourist_model,
-            extra_stations=tuple(extra_stations),
+            stations=[_station(run_city, s) for s in spec.stations],
         )
-    traffic.start(end)
+    from sim.world import World
+
+    world = World(env, run_city.drive, roads, end, tourist_model, emergency_model)
+    for intervention in spec.interventions:
+        world.schedule(intervention)
+    if demand is not None:
+        roads.start(end)
     if tourist_model is not None:
         tourist_model.start()
     if emergency_model is not None:
@@ -285,43 +169,42 @@ def run_day(
     if progress is not None:
         progress(end)
 
-    kpis = _merge_kpis(
-        traffic.kpis(),
-        tourist_model.kpis() if tourist_model is not None else None,
-        emergency_model.kpis() if emergency_model is not None else None,
-    )
-    trips_out = _trips_output(traffic.trips_table(), city)
-    links_out = traffic.links_table()
+    kpis: dict[str, Any] = {}
+    if demand is not None:
+        kpis.update(_plain(roads.kpis()))
+        missing = [k for k in TRAFFIC_KPIS if k not in kpis]
+        if missing:
+            raise TwinError(f"the traffic engine did not report the KPIs {missing}")
+        for name, value in (getattr(roads, "timers", None) or {}).items():
+            timers[f"traffic_{name}"] = float(value)
+    else:
+        notes.append(f"traffic not simulated ({spec.parts.traffic.replace('_', ' ')})")
+    for part, model in (("tourists", tourist_model), ("emergency", emergency_model)):
+        if model is None:
+            continue
+        skipped = getattr(model, "skipped", None)
+        if skipped:
+            notes.append(f"{part} not simulated: {skipped}")
+        for key, value in model.kpis().items():
+            if key in kpis:
+                log.warning("KPI %r reported by %s overrides an earlier part's value", key, part)
+            kpis[key] = _plain(value)
+    notes.extend(world.notes)
+    if notes:
+        kpis["notes"] = notes
+        for note in notes:
+            log.warning(note)
+    net = run_city.drive
+    trips_out = _trips_output(roads.trips_table(), net) if demand is not None else _no_trips()
+    links_out = _links_output(roads.links_table(), net) if demand is not None else _no_links()
     visits = tourist_model.visits_table() if tourist_model is not None else None
-    incidents = emergency_model.incidents_table() if emergency_model is not None else None
-    for name, value in (getattr(traffic, "timers", None) or {}).items():
-        timers[f"traffic_{name}"] = float(value)
+    incidents = None
+    if emergency_model is not None:
+        incidents = _incidents_output(emergency_model.incidents_table(), net)
     timers["total"] = time.perf_counter() - t_begin
-
-    manifest = build_manifest(
-        city,
-        trips,
-        seed=seed,
-        start=start,
-        end=end,
-        scale=scale,
-        tourists=tourists,
-        emergency=emergency,
-        params={
-            "traffic": param_record(traffic_params),
-            "demand": param_record(demand_params),
-            "tourists": param_record(tourist_params),
-            "emergency": param_record(emergency_params),
-        },
-        closures=closures,
-        trips_source=trips_source,
-        vehicles=vehicles,
-    )
-    if extra_stations:
-        manifest["extra_stations"] = [
-            plain(asdict(s)) if is_dataclass(s) else str(s) for s in extra_stations
-        ]
+    manifest = build_manifest(spec, city, demand)
     return RunResult(
+        spec=spec,
         trips=trips_out,
         links=links_out,
         kpis=kpis,
@@ -332,6 +215,151 @@ def run_day(
     )
 
 
+def _check_city(city: City, spec: RunSpec) -> None:
+    checksum = city_checksum(city)
+    if checksum != spec.city.checksum:
+        where = f" (bundle {spec.city.bundle})" if spec.city.bundle else ""
+        raise SpecError(
+            f"this specification is for the city {spec.city.name!r}{where} with checksum "
+            f"{spec.city.checksum[:12]}…, but the city given is {city.name!r} with checksum "
+            f"{checksum[:12]}…; load the city the specification was made for, or make the "
+            "specification again for this city"
+        )
+
+
+def _with_added_roads(city: City, spec: RunSpec) -> City:
+    roads = [item for item in spec.interventions if isinstance(item, AddRoad)]
+    if not roads:
+        return city
+    from twin.build.road_classes import load_road_defaults
+    from twin.edits import NewRoad, add_roads
+
+    new = []
+    for item in roads:
+        ends = [(item.from_node, item.to_node)]
+        if item.both_ways:
+            ends.append((item.to_node, item.from_node))
+        for (tail, head), edge_id in zip(ends, item.edge_ids, strict=True):
+            new.append(
+                NewRoad(
+                    tail,
+                    head,
+                    edge_id,
+                    item.road_class,
+                    lanes=item.lanes,
+                    speed_kmh=item.speed_kmh,
+                    length_m=item.length_m,
+                    name=item.name,
+                    bridge=item.bridge,
+                )
+            )
+    return add_roads(city, new, road_defaults=load_road_defaults())
+
+
+def _trips_for(
+    city: City,
+    spec: RunSpec,
+    given: pd.DataFrame | None,
+    rng: np.random.Generator,
+    vehicles: pd.DataFrame,
+) -> pd.DataFrame:
+    """The trips the specification names: given, read from its file, or synthesised."""
+    start, end = spec.window.start, spec.window.end
+    if not spec.trips.sha256:
+        from twin.demand.model import synthesise_trips
+
+        return synthesise_trips(
+            city,
+            seed=int(rng.integers(0, 2**63 - 1)),
+            params=typed(spec, "demand"),
+            vehicles=vehicles,
+            scale=float(spec.parameters["demand"]["scale"]),
+            start=start,
+            end=end,
+        )
+    from twin.demand.trips import read_trips, validate_trips
+
+    if given is not None:
+        table = given
+        if "trip_id" not in table.columns:
+            table = table.assign(trip_id=np.arange(len(table), dtype=np.int64))
+        table = validate_trips(table, city, vehicles=vehicles, start=start, end=end)
+        where = "the trips given"
+    elif spec.trips.path:
+        table = read_trips(spec.trips.path, city, start=start, end=end, vehicles=vehicles)
+        where = spec.trips.path
+    else:
+        raise SpecError(
+            "the specification names trips by checksum only; pass the trips table with "
+            "run(city, spec, trips=...)"
+        )
+    checksum = trips_checksum(table)
+    if checksum != spec.trips.sha256:
+        raise SpecError(
+            f"{where} are not the trips the specification names (checksum {checksum[:12]}… "
+            f"against {spec.trips.sha256[:12]}…); make the specification again for them"
+        )
+    return table
+
+
+def _roads(env, city, spec, demand, vehicles, streams, replay):
+    if spec.parts.traffic == "simulate":
+        from sim.traffic.engine import Traffic
+
+        return Traffic(
+            env,
+            city.drive,
+            demand,
+            vehicles=vehicles,
+            rng=streams["traffic"],
+            params=typed(spec, "traffic"),
+        )
+    speed_factor = {str(k): float(v) for k, v in vehicles["speed_factor"].items()}
+    if spec.parts.traffic == "free_flow":
+        from sim.roads import FreeFlowRoads
+
+        return FreeFlowRoads(env, city.drive, speed_factor=speed_factor)
+    from sim.emergency.coverage import HourlyRoads, hourly_link_times
+
+    links = _replayed_links(spec, replay, city)
+    hourly = hourly_link_times(city.drive, links, typed(spec, "emergency"))
+    return HourlyRoads(env, city.drive, hourly, class_names=tuple(speed_factor))
+
+
+def _replayed_links(spec: RunSpec, replay: RunResult | None, city: City) -> pd.DataFrame:
+    """The replayed run's links table with edge positions, checked against the spec."""
+    if replay is None:
+        from sim.outputs import read_run
+
+        if not spec.replay.run:
+            raise SpecError("the specification replays a run but names no run folder")
+        replay = read_run(spec.replay.run)
+    if replay.spec.digest != spec.replay.digest:
+        raise SpecError(
+            f"the replayed run has digest {replay.spec.digest[:12]}…, not the "
+            f"{spec.replay.digest[:12]}… the specification names; replay that run"
+        )
+    if replay.spec.city.checksum != spec.city.checksum:
+        raise SpecError(
+            f"the replayed run is of the city {replay.spec.city.name!r} (checksum "
+            f"{replay.spec.city.checksum[:12]}…), not of this one; replay a run of this city"
+        )
+    links = replay.links
+    position = pd.Series(np.arange(city.drive.n_edges), index=city.drive.edge_id)
+    edges = position.reindex(links["edge_id"].to_numpy())
+    keep = edges.notna().to_numpy()
+    return links.loc[keep].assign(edge=edges.to_numpy()[keep].astype(np.int64))
+
+
+def _station(city: City, spec: StationSpec):
+    from sim.emergency.stations import Station
+
+    hits = np.flatnonzero(city.drive.node_id == spec.node_id)
+    if not len(hits):
+        raise SpecError(f"station {spec.name!r}: node {spec.node_id} is not a drive node")
+    return Station(spec.name, spec.unit_type, int(hits[0]), spec.units)
+
+
 def _report_progress(env: simpy.Environment, progress: Callable[[float], None], end: float):
     """A SimPy process that reports the clock every :data:`PROGRESS_INTERVAL` seconds."""
     while env.now < end:
@@ -339,114 +367,179 @@ def _report_progress(env: simpy.Environment, progress: Callable[[float], None], 
         yield env.timeout(min(PROGRESS_INTERVAL, end - env.now))
 
 
-def _params(value: Any) -> Any:
-    """Overrides as a part expects them: a plain dict for a mapping, else as given
-    (a parameters dataclass, a path) or ``None``."""
-    if value is None:
-        return None
-    return dict(value) if isinstance(value, Mapping) else value
-
-
-def _emergency_params(value: Any, traffic_scale: float) -> Any:
-    """Emergency overrides that tell the crash model the demand's scale: crashes follow the
-    simulated vehicle-km, which a scaled-down demand undercounts by that factor. A value the
-    caller set, a parameters dataclass or a path is left as given."""
-    if value is not None and not isinstance(value, Mapping):
-        return value
-    overrides = dict(value or {})
-    demand = dict(overrides.get("demand", {}))
-    demand.setdefault("traffic_scale", traffic_scale)
-    overrides["demand"] = demand
-    return overrides
-
-
-def _child_seed(rng: np.random.Generator) -> int:
-    """An integer seed drawn from a child generator, for functions that take ``seed``."""
-    return int(rng.integers(0, 2**63 - 1))
-
-
-# -- checks ------------------------------------------------------------------------------------
-def _check_window(start: float, end: float) -> tuple[float, float]:
-    try:
-        start, end = float(start), float(end)
-    except (TypeError, ValueError) as exc:
-        raise RunError(
-            f"the window must be two numbers of seconds after midnight, got {start!r} and {end!r}"
-        ) from exc
-    if not (0.0 <= start < _LATEST and 0.0 < end <= _LATEST):
-        raise RunError(
-            f"the window {start:g}..{end:g} s must lie within 0..{_LATEST:g} s after midnight "
-            "(00:00 to 48:00); pass start and end as seconds after midnight"
-        )
-    if end <= start:
-        raise RunError(
-            f"the window ends ({clock_text(end)}) before it starts ({clock_text(start)}); "
-            "give an end later than the start"
-        )
-    return start, end
-
-
-def _check_closures(closures, n_edges: int) -> list[tuple[np.ndarray, float | None]]:
-    out = []
-    for k, item in enumerate(closures or ()):
-        try:
-            edges, at = item
-        except (TypeError, ValueError) as exc:
-            raise RunError(
-                f"closure #{k + 1} is {item!r}; expected a pair (edges, at) of drive edge "
-                "positions and a time in seconds after midnight (or None)"
-            ) from exc
-        edges = np.atleast_1d(np.asarray(edges, dtype=np.int64))
-        bad = edges[(edges < 0) | (edges >= n_edges)]
-        if len(bad):
-            raise RunError(
-                f"closure #{k + 1} names edges {bad[:5].tolist()} outside the drive network "
-                f"(0..{n_edges - 1}); give edge positions of city.drive"
-            )
-        out.append((edges, None if at is None else float(at)))
-    return out
-
-
-def _check_trips(
-    trips: pd.DataFrame, city: City, start: float, end: float, vehicles: pd.DataFrame
-) -> pd.DataFrame:
-    """Validate given trips against the contract, the city and the window
-    (:func:`twin.demand.trips.validate_trips`); a missing ``trip_id`` becomes ``0..N-1``."""
-    from twin.demand.trips import validate_trips
-
-    if "trip_id" not in trips.columns:
-        trips = trips.assign(trip_id=np.arange(len(trips), dtype=np.int64))
-    return validate_trips(trips, city, vehicles=vehicles, start=start, end=end)
-
-
-# -- results -----------------------------------------------------------------------------------
-def _trips_output(table: pd.DataFrame, city: City) -> pd.DataFrame:
-    """The engine's trip table in the output form: node ids, contract columns and dtypes."""
-    node_id = city.drive.node_id
+# -- outputs -----------------------------------------------------------------------------------
+def _trips_output(table: pd.DataFrame, net) -> pd.DataFrame:
+    """The engine's demand trips in the contract's form: node ids, columns and dtypes."""
+    if "source" in table.columns:
+        table = table[table["source"] == "demand"]
     out = pd.DataFrame(
         {
-            "trip_id": table["trip_id"].to_numpy(),
-            "origin": node_id[table["origin"].to_numpy(dtype=np.int64)],
-            "destination": node_id[table["destination"].to_numpy(dtype=np.int64)],
+            "trip_id": table["trip_id"].to_numpy(np.int64),
+            "origin": net.node_id[table["origin"].to_numpy(dtype=np.int64)],
+            "destination": net.node_id[table["destination"].to_numpy(dtype=np.int64)],
         }
     )
     for column in ("depart", "arrive", "travel_time", "distance", "delay"):
         out[column] = table[column].to_numpy(dtype=np.float64)
     out["vehicle_class"] = table["vehicle_class"].astype(str).to_numpy()
-    return out[list(TRIP_COLUMNS)]
+    return out
 
 
-def _merge_kpis(traffic: Mapping, tourists: Mapping | None, emergency: Mapping | None) -> dict:
-    """One flat KPI dict: the traffic's, then the tourists' and the emergency services'."""
-    merged: dict[str, Any] = {}
-    for part, kpis in (("traffic", traffic), ("tourists", tourists), ("emergency", emergency)):
-        if kpis is None:
-            continue
-        for key, value in kpis.items():
-            if key in merged:
-                log.warning("KPI %r reported by %s overrides an earlier part's value", key, part)
-            merged[key] = plain(value)
-    missing = [k for k in TRAFFIC_KPIS if k not in merged]
-    if missing:
-        raise TwinError(f"the traffic engine did not report the KPIs {missing}")
-    return merged
+def _links_output(table: pd.DataFrame, net) -> pd.DataFrame:
+    """The engine's links table keyed by stable ``edge_id`` instead of edge position."""
+    out = table.rename(columns={"edge": "edge_id"})
+    out["edge_id"] = net.edge_id[table["edge"].to_numpy(np.int64)]
+    return out.reset_index(drop=True)
+
+
+def _incidents_output(table: pd.DataFrame, net) -> pd.DataFrame:
+    """Incidents with node ids for ``node`` and ``hospital`` (null: no hospital)."""
+    out = table.copy()
+    out["node"] = net.node_id[table["node"].to_numpy(np.int64)]
+    hospital = table["hospital"].to_numpy(np.int64)
+    ids = np.where(hospital >= 0, net.node_id[np.maximum(hospital, 0)], 0)
+    out["hospital"] = pd.array(
+        [int(v) if h >= 0 else None for v, h in zip(ids, hospital, strict=True)], dtype="Int64"
+    )
+    return out
+
+
+def _no_trips() -> pd.DataFrame:
+    from sim.records import SCHEMAS
+
+    return SCHEMAS["trips"].empty_table().to_pandas()
+
+
+def _no_links() -> pd.DataFrame:
+    from sim.records import SCHEMAS
+
+    return SCHEMAS["links"].empty_table().to_pandas()
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and containers → built-in types (for JSON)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+# -- the keyword face --------------------------------------------------------------------------
+def run_day(
+    city: City,
+    *,
+    trips: pd.DataFrame | str | Path | None = None,
+    seed: int,
+    start: float | str = 0.0,
+    end: float | str = 86_400.0,
+    scale: float = 1.0,
+    tourists: bool = True,
+    emergency: bool = True,
+    traffic_params: Mapping[str, Any] | None = None,
+    demand_params: Mapping[str, Any] | None = None,
+    tourist_params: Mapping[str, Any] | None = None,
+    emergency_params: Mapping[str, Any] | None = None,
+    vehicles: pd.DataFrame | None = None,
+    closures: Iterable[tuple[Sequence[int], float | None]] | None = None,
+    interventions: Iterable[Intervention] = (),
+    extra_stations: Sequence[Any] = (),
+    progress: Callable[[float], None] | None = None,
+) -> RunResult:
+    """Simulate a day, or the window ``[start, end)`` of one: build the specification these
+    keywords describe (:func:`sim.spec_builder.build_spec`) and :func:`run` it.
+
+    Parameters
+    ----------
+    city
+        The city.
+    trips
+        A trips table (``origin``, ``destination`` as drive node positions, ``depart``,
+        ``vehicle_class``, optional ``trip_id``) or a trips CSV; ``None`` synthesises the
+        city's demand for the window.
+    seed
+        Seed of the run's random generator (``>= 0``).
+    start, end
+        The window, seconds after midnight or ``"HH:MM"`` (``end`` at most 48:00).
+    scale
+        Multiplier on synthesised demand (``demand.scale``).
+    tourists, emergency
+        Simulate the tourists and the emergency services beside the traffic.
+    traffic_params, demand_params, tourist_params, emergency_params
+        Nested overrides of each family (:mod:`sim.parameters`; unknown keys are errors).
+    vehicles
+        A vehicle class table to use instead of the defaults.
+    closures
+        Pairs ``(edges, at)``: drive edge *positions* closed to every class from ``at``
+        (seconds; ``None`` from the start).
+    interventions
+        More interventions (:mod:`sim.interventions`).
+    extra_stations
+        Emergency stations added to the city's (:class:`sim.emergency.stations.Station`).
+    progress
+        See :func:`run`.
+    """
+    from sim.spec_builder import build_spec, city_stations
+
+    layers: list[tuple[str, Layer]] = [("demand", Layer("scale", {"scale": scale}))]
+    for family, values in (
+        ("traffic", traffic_params),
+        ("demand", demand_params),
+        ("tourists", tourist_params),
+        ("emergency", emergency_params),
+    ):
+        if values:
+            layers.append((family, Layer(f"{family}_params", dict(values))))
+    if vehicles is not None:
+        rows = vehicles.reset_index() if "vehicle_class" not in vehicles.columns else vehicles
+        layers.append(("vehicles", Layer("vehicles", rows.to_dict(orient="records"))))
+    items = list(interventions)
+    net = city.drive
+    for k, item in enumerate(closures or ()):
+        try:
+            edges, at = item
+        except (TypeError, ValueError):
+            raise SpecError(
+                f"closure #{k + 1} is {item!r}; expected a pair (edges, at) of drive edge "
+                "positions and a time in seconds after midnight (or None)"
+            ) from None
+        edges = np.atleast_1d(np.asarray(edges, dtype=np.int64))
+        bad = edges[(edges < 0) | (edges >= net.n_edges)]
+        if len(bad):
+            raise SpecError(
+                f"closure #{k + 1} names edges {bad[:5].tolist()} outside the drive network "
+                f"(0..{net.n_edges - 1}); give edge positions of city.drive"
+            )
+        ids = tuple(int(e) for e in net.edge_id[edges])
+        items.append(CloseLinks(edges=ids, start=None if at is None else float(at)))
+    stations = None
+    if extra_stations:
+        from sim.parameters import resolve
+
+        emergency_data = resolve(
+            "emergency", [layer for family, layer in layers if family == "emergency"]
+        )
+        stations = city_stations(city, emergency_data) + [
+            StationSpec(s.name, s.unit_type, int(net.node_id[s.node]), s.units)
+            for s in extra_stations
+        ]
+    given = trips if isinstance(trips, pd.DataFrame) else None
+    spec = build_spec(
+        city,
+        seed=seed,
+        start=start,
+        end=end,
+        tourists=tourists,
+        emergency=emergency,
+        overrides=layers,
+        interventions=items,
+        stations=stations,
+        trips=trips,
+    )
+    return run(city, spec, trips=given, progress=progress)

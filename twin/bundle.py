@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 #: Identifies the file as a Huế Twin bundle.
 BUNDLE_FORMAT = "hue-twin-city"
 #: Bumped whenever the layout or the meaning of a member changes; older bundles are rebuilt.
-FORMAT_VERSION = 1
+#: 2: edge ids are stable (:func:`twin.network.stable_edge_ids`), not positions.
+FORMAT_VERSION = 2
 #: File suffix of a bundle.
 SUFFIX = ".twin"
 _NETWORKS = ("drive", "walk")

@@ -26,6 +26,7 @@ Tables and their columns
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,3 +153,36 @@ class City:
     def pois_of(self, category: str) -> pd.DataFrame:
         """The POIs of one category."""
         return self.pois[self.pois["category"] == category]
+
+
+def city_checksum(city: City) -> str:
+    """SHA-256 (hex) of everything in a city that a simulation reads: its name and CRS, both
+    networks' arrays, the POI, building and zone tables and the node zones.
+
+    The same content gives the same checksum on any machine and in any process (it hashes
+    values, not files), so a run specification can name its city by it; build metadata
+    (paths, timestamps, versions) is left out.
+    """
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(f"{label}:{len(data)}:".encode())
+        digest.update(data)
+
+    add("name", city.name.encode())
+    add("crs", city.crs.encode())
+    for kind in ("drive", "walk"):
+        network = getattr(city, kind)
+        for name, array in network.arrays().items():
+            if array.dtype == object:
+                add(f"{kind}.{name}", "\x1f".join(map(str, array)).encode())
+            else:
+                add(f"{kind}.{name}", np.ascontiguousarray(array).tobytes())
+        add(f"{kind}.road_classes", "\x1f".join(network.road_classes).encode())
+    add("node_zone", np.ascontiguousarray(city.node_zone, dtype=np.int64).tobytes())
+    for name in ("pois", "buildings", "zones"):
+        table = getattr(city, name)
+        add(f"{name}.columns", "\x1f".join(map(str, table.columns)).encode())
+        hashed = pd.util.hash_pandas_object(table, index=False) if len(table) else pd.Series([])
+        add(name, np.ascontiguousarray(hashed.to_numpy(np.uint64)).tobytes())
+    return digest.hexdigest()

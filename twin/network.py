@@ -8,6 +8,7 @@ Edges are sorted by tail node, so ``indices[indptr[i]:indptr[i+1]]`` are the hea
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -194,3 +195,44 @@ class Network:
             **edge_arrays,
             road_classes=tuple(road_classes),
         )
+
+
+def stable_edge_ids(
+    tail_id: np.ndarray, head_id: np.ndarray, *, namespace: str = "edge"
+) -> np.ndarray:
+    """Edge ids that depend only on each edge's ends, never on the rest of the network.
+
+    The ``k``-th edge (in the given order) from node id ``u`` to node id ``v`` gets the
+    first 63 bits of ``blake2b("<namespace>:<u>:<v>:<k>")``, so adding or removing other
+    roads leaves every id unchanged and a table keyed by ``edge_id`` joins across cities
+    that differ by a road. Collisions are as likely as a 63-bit hash collision (about
+    ``m² / 2⁶⁴``: one in 10⁹ for 100,000 edges) and are checked.
+
+    Parameters
+    ----------
+    tail_id, head_id
+        Source node ids (OSM ids) of each edge's ends.
+    namespace
+        Separates families of edges (``"edge"`` for roads read from the map, ``"added"``
+        for roads a scenario adds, ``"walk"`` for footpaths).
+
+    Raises
+    ------
+    TwinError
+        Two edges got the same id.
+    """
+    tail_id = np.asarray(tail_id, dtype=np.int64)
+    head_id = np.asarray(head_id, dtype=np.int64)
+    seen: dict[tuple[int, int], int] = {}
+    out = np.empty(len(tail_id), dtype=np.int64)
+    for i, (u, v) in enumerate(zip(tail_id.tolist(), head_id.tolist(), strict=True)):
+        k = seen.get((u, v), 0)
+        seen[(u, v)] = k + 1
+        digest = hashlib.blake2b(f"{namespace}:{u}:{v}:{k}".encode(), digest_size=8).digest()
+        out[i] = int.from_bytes(digest, "little") & 0x7FFF_FFFF_FFFF_FFFF
+    if len(np.unique(out)) != len(out):
+        raise TwinError(
+            "two edges got the same stable id (a 63-bit hash collision); report this with the "
+            "input file so that the id scheme can be extended"
+        )
+    return out

@@ -53,6 +53,12 @@ def find_road(network: Network, road: str | int) -> np.ndarray:
         No edge carries that way id or name; the message suggests close names.
     """
     text = str(road).strip()
+    if not text:
+        raise RoadNotFoundError(
+            f"road {road!r} is empty: it would match every unnamed road. Name a road as in "
+            "OpenStreetMap ('Cầu Trường Tiền') or give its OSM way id (e.g. way/174759688); "
+            "check that a shell variable in the command is set"
+        )
     way = _WAY_ID.match(text)
     if way:
         edges = np.flatnonzero(network.osm_way == int(way.group(1)))

@@ -180,3 +180,63 @@ def grid_city(
         node_zone=node_zone,
         meta={"source": "synthetic", "params": {"nx": nx, "ny": ny, "spacing": spacing}},
     )
+
+
+def city_on(network: Network, *, name: str = "synthetic", population: float = 0.0) -> City:
+    """A minimal city around any drive network: the same network to walk, one zone holding
+    every node and ``population`` residents, no POIs and no buildings (traffic studies on
+    hand-made networks)."""
+    n = network.n_nodes
+    zones = pd.DataFrame(
+        {
+            "zone": [0],
+            "name": ["Zone 0"],
+            "kind": ["grid"],
+            "x": [float(network.x.mean()) if n else 0.0],
+            "y": [float(network.y.mean()) if n else 0.0],
+            "area_km2": [1.0],
+            "population": [float(population)],
+            "jobs": [1.0],
+            "schools": [0.0],
+            "markets": [0.0],
+            "pois": [0.0],
+            "drive_node": [0],
+            "geometry": [b""],
+        }
+    )
+    pois = pd.DataFrame(
+        {
+            "poi_id": pd.Series([], dtype=object),
+            "name": pd.Series([], dtype=object),
+            "category": pd.Series([], dtype=object),
+            **{c: pd.Series([], dtype=float) for c in ("x", "y", "lon", "lat")},
+            "drive_node": pd.Series([], dtype=np.int64),
+            "walk_node": pd.Series([], dtype=np.int64),
+            "access_m": pd.Series([], dtype=float),
+            "size": pd.Series([], dtype=float),
+            "source": pd.Series([], dtype=object),
+        }
+    )
+    buildings = pd.DataFrame(
+        {
+            "building_id": pd.Series([], dtype=np.int64),
+            **{c: pd.Series([], dtype=float) for c in ("x", "y", "footprint_m2", "height_m")},
+            "height_source": pd.Series([], dtype=object),
+            **{c: pd.Series([], dtype=float) for c in ("levels", "floor_area_m2")},
+            "use": pd.Series([], dtype=object),
+            "zone": pd.Series([], dtype=np.int64),
+            "residents": pd.Series([], dtype=float),
+            "geometry": pd.Series([], dtype=object),
+        }
+    )
+    return City(
+        name=name,
+        crs=HUE_CRS,
+        drive=network,
+        walk=network,
+        pois=pois,
+        buildings=buildings,
+        zones=zones,
+        node_zone=np.zeros(n, dtype=np.int32),
+        meta={"source": "synthetic"},
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +31,24 @@ def load_vehicle_classes(path: str | Path | None = None) -> pd.DataFrame:
     table, where = read_defaults_csv(
         path, default="vehicles.csv", what="vehicle class table", columns=COLUMNS
     )
-    table = table.set_index("vehicle_class")
+    return _checked(table.set_index("vehicle_class"), where)
+
+
+def vehicle_table(rows: list[Mapping[str, Any]], *, where: str) -> pd.DataFrame:
+    """The vehicle class table from rows (one mapping per class with the keys of
+    :data:`COLUMNS`), checked as :func:`load_vehicle_classes` checks a file."""
+    table = pd.DataFrame(list(rows))
+    missing = [c for c in COLUMNS if c not in table.columns]
+    if missing or table.empty:
+        raise ConfigError(
+            f"{where}: vehicle classes need the keys {list(COLUMNS)}; missing {missing}"
+        )
+    if table["vehicle_class"].duplicated().any():
+        raise ConfigError(f"{where}: vehicle classes are named twice; give each name once")
+    return _checked(table.loc[:, list(COLUMNS)].set_index("vehicle_class"), where)
+
+
+def _checked(table: pd.DataFrame, where: str) -> pd.DataFrame:
     for column in ("pcu", "speed_factor"):
         bad = table.index[~(table[column] > 0)].tolist()
         if bad:

@@ -13,8 +13,7 @@ Shortest paths use :class:`sim.emergency.travel.RoadGraph`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -62,11 +61,13 @@ def hourly_link_times(
     free = network.free_flow_time
     car = np.tile(free, (24, 1))
     if links is not None and len(links):
+        if "edge" not in links.columns and "edge_id" in links.columns:
+            links = links.assign(edge=_positions(network, links["edge_id"].to_numpy(np.int64)))
         missing = {"edge", "interval_start", "entries", "mean_speed_kmh"} - set(links.columns)
         if missing:
             raise ConfigError(
                 f"links table lacks columns {sorted(missing)}; expected the links table of a "
-                "run (edge, interval_start, entries, mean_speed_kmh, ...)"
+                "run (edge_id, interval_start, entries, mean_speed_kmh, ...)"
             )
         edge = links["edge"].to_numpy(np.int64)
         if len(edge) and (edge.min() < 0 or edge.max() >= network.n_edges):
@@ -92,75 +93,19 @@ def hourly_link_times(
     return params.emergency_link_times(free[None, :], car)
 
 
-def day_link_times(
-    city: City,
-    params: EmergencyParams,
-    *,
-    run_dir: str | Path | None = None,
-    free_flow: bool = False,
-    seed: int = 0,
-    scale: float = 1.0,
-    tourists: bool = True,
-    progress: Callable[[float], None] | None = None,
-    save_run: str | Path | None = None,
-) -> tuple[np.ndarray, str]:
-    """Emergency link times by hour of a simulated day, and where they came from.
-
-    Parameters
-    ----------
-    city
-        The city.
-    params
-        Emergency parameters (the emergency-vehicle advantage).
-    run_dir
-        A run folder (``twin run -o RUN_DIR``) whose links table to use.
-    free_flow
-        No congestion at all (free-flow times all day).
-    seed, scale, tourists
-        When neither ``run_dir`` nor ``free_flow`` is given, a day is simulated with
-        :func:`sim.runner.run_day` (traffic and, unless ``tourists`` is false, tourists; no
-        emergency services) with this seed and demand scale.
-    progress
-        Called with the simulated clock during that run.
-    save_run
-        Write that simulated day to this run folder (reuse it later as ``run_dir``).
-
-    Returns
-    -------
-    ``(float64[24, n_edges], description)``.
-    """
-    if free_flow:
-        return hourly_link_times(city.drive, None, params), "free flow"
-    if run_dir is not None:
-        from sim.outputs import read_run
-
-        links = read_run(run_dir).links
-        return hourly_link_times(city.drive, links, params), f"run {run_dir}"
-    from sim.runner import run_day
-
-    try:
-        result = run_day(
-            city,
-            seed=seed,
-            scale=scale,
-            tourists=tourists,
-            emergency=False,
-            progress=progress,
+def _positions(network: Network, edge_ids: np.ndarray) -> np.ndarray:
+    """Edge positions of stable edge ids; ids the network lacks are an error."""
+    order = np.argsort(network.edge_id, kind="stable")
+    found = np.searchsorted(network.edge_id, edge_ids, sorter=order)
+    found = np.minimum(found, len(order) - 1)
+    positions = order[found]
+    bad = network.edge_id[positions] != edge_ids
+    if bad.any():
+        raise ConfigError(
+            f"the links table names {int(bad.sum())} edge ids this city's drive network does "
+            f"not have (e.g. {int(edge_ids[bad][0])}); use a run made on this city"
         )
-    except ModuleNotFoundError as exc:
-        if not tourists or exc.name != "sim.tourists.model":
-            raise
-        logger.warning("the tourist model is not available; simulating traffic only")
-        result = run_day(
-            city, seed=seed, scale=scale, tourists=False, emergency=False, progress=progress
-        )
-    description = f"simulated day (seed {seed}, demand scale {scale:g})"
-    if save_run is not None:
-        from sim.outputs import write_run
-
-        write_run(result, save_run)
-        description += f", saved to {save_run}"
-    return hourly_link_times(city.drive, result.links, params), description
+    return positions
 
 
 def planning_link_times(hourly_times: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -301,16 +246,29 @@ class HourlyRoads(FreeFlowRoads):
         ``float64[24, n_edges]`` emergency-vehicle link times (:func:`hourly_link_times`).
     """
 
-    def __init__(self, env: simpy.Environment, network: Network, hourly_times: np.ndarray) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        network: Network,
+        hourly_times: np.ndarray,
+        *,
+        class_names: tuple[str, ...] = ("emergency",),
+    ) -> None:
         hourly_times = np.asarray(hourly_times, dtype=float)
         if hourly_times.shape != (24, network.n_edges):
             raise ConfigError(
                 f"hourly link times have shape {hourly_times.shape}; expected "
                 f"(24, {network.n_edges})"
             )
-        super().__init__(env, network)
+        super().__init__(env, network, speed_factor=dict.fromkeys(class_names, 1.0))
         self.hourly_times = hourly_times
 
     def link_times(self, vehicle_class: str = "emergency") -> np.ndarray:
-        """The recorded times of the current hour (the same for every class), seconds."""
-        return self.hourly_times[int(self.env.now // 3600) % 24]
+        """The recorded times of the current hour (the same for every class), seconds; links
+        closed to the class are ``inf`` and changed speeds scale the times."""
+        times = self.hourly_times[int(self.env.now // 3600) % 24] * (
+            self.links.base_speed / self.links.speed
+        )
+        if vehicle_class in self.class_names:
+            times[self.links.closed_to(self.class_names.index(vehicle_class))] = np.inf
+        return times

@@ -27,6 +27,7 @@ __all__ = [
     "EmergencyParams",
     "TimeDist",
     "load_emergency_params",
+    "params_from_dict",
     "resolve_params",
 ]
 
@@ -138,7 +139,7 @@ class EmergencyParams:
 
     def with_overrides(self, overrides: dict[str, Any]) -> EmergencyParams:
         """A copy with some values replaced (nested dict in the TOML's layout)."""
-        return _params_from_dict(_merge(self.raw, overrides), where="overrides")
+        return params_from_dict(_merge(self.raw, overrides), where="overrides")
 
     def emergency_link_times(self, free_flow: np.ndarray, congested: np.ndarray) -> np.ndarray:
         """Emergency vehicles' link times from free-flow and observed traffic times, s.
@@ -198,7 +199,7 @@ def load_emergency_params(
     if overrides:
         raw = _merge(raw, overrides)
         where = f"{where} with overrides"
-    return _params_from_dict(raw, where=where)
+    return params_from_dict(raw, where=where)
 
 
 def resolve_params(params: EmergencyParams | dict | str | Path | None) -> EmergencyParams:
@@ -254,7 +255,9 @@ def _time(value: Any, name: str, where: str) -> TimeDist:
     return TimeDist(float(mean), float(cv))
 
 
-def _params_from_dict(raw: dict, *, where: str) -> EmergencyParams:
+def params_from_dict(raw: dict, *, where: str) -> EmergencyParams:
+    """Emergency parameters from TOML-shaped data (every key of ``emergency.toml``), checked;
+    messages start with ``where``."""
     for section in ("demand", "units", "response", "emergency_vehicle", "stations"):
         if not isinstance(raw.get(section), dict):
             raise ConfigError(f"{where}: section [{section}] is missing; add it")

@@ -156,6 +156,20 @@ def load_tourist_params(path: str | Path | None = None, **overrides) -> TouristP
     return TouristParams(**values)
 
 
+def tourist_params_from_data(data: Mapping, *, where: str) -> TouristParams:
+    """Tourist parameters from TOML-shaped data (the layout of ``tourists.toml``), checked;
+    unknown keys and bad values are a :class:`ConfigError` starting with ``where``."""
+    values = _flatten(dict(data), where=where)
+    known = {f.name for f in fields(TouristParams)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown tourist parameters {unknown}")
+    try:
+        return TouristParams(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
 def resolve_tourist_params(params: TouristParams | Mapping | None) -> TouristParams:
     """The parameters a caller means: ``None`` for the defaults, a mapping of overrides for
     :func:`load_tourist_params` (the key ``"path"`` names a TOML file), or

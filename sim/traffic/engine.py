@@ -3,7 +3,7 @@
 :class:`Traffic` holds one run's link-queue state (:mod:`kernels.traffic`: the model,
 the intersection rule and the emergency-vehicle rule are documented there), releases the
 day's trips at their departure times, refreshes the routing tables from current travel
-times every ``reroute_s`` seconds (and at once when roads close), records per-link
+times every ``refresh_s`` seconds (and at once when roads close), records per-link
 statistics every ``stats_interval_s`` and stops early on gridlock. Other processes (tourist
 taxis, ambulances) inject vehicles with :meth:`Traffic.drive` and read
 :meth:`Traffic.link_times`; it implements :class:`sim.roads.Roads`.
@@ -13,7 +13,7 @@ advances the kernel to ``env.now``; a vehicle injected at ``env.now`` departs at
 that time in the next advance.
 
 Routing cost: a refresh recomputes only destination rows in use whose trees a changed link
-can affect (:meth:`sim.traffic.routing.RouteTables.affected`), at most ``reroute_max_rows`` of
+can affect (:meth:`sim.traffic.routing.RouteTables.affected`), at most ``refresh_max_rows`` of
 them (busiest and stalest first); quiet periods skip refreshes. Every vehicle is routed
 on car link times (free flow plus queue delay) whatever its class; emergency vehicles use
 the same tables. ``timers`` holds the wall seconds spent routing, moving and recording.
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,8 @@ import pandas as pd
 import simpy
 
 from kernels import traffic as kt
-from sim.roads import Journey
+from sim.link_changes import LinkChange, LinkChanges
+from sim.roads import Journey, UnreachableError
 from sim.traffic.params import TrafficParams
 from sim.traffic.records import LinkRecorder, kpis_from_state, trips_from_state
 from sim.traffic.routing import RouteTables
@@ -39,15 +40,11 @@ from twin.errors import TripsError, TwinError
 from twin.network import Network
 from twin.vehicles import load_vehicle_classes
 
-__all__ = ["Traffic", "TrafficParams", "UnroutableError"]
+__all__ = ["Traffic"]
 
 log = logging.getLogger(__name__)
 
 TRIP_COLUMNS = ("trip_id", "origin", "destination", "depart", "vehicle_class")
-
-
-class UnroutableError(TwinError, ValueError):
-    """An injected vehicle's destination cannot be reached from where it is."""
 
 
 class Traffic:
@@ -101,10 +98,12 @@ class Traffic:
                 "every drive edge needs capacity > 0 PCU/h and speed > 0 m/s; "
                 "fill missing values from the road-class defaults"
             )
-        speed_factor = table["speed_factor"].to_numpy(dtype=np.float64)
-        length = network.length.astype(np.float64)
-        self._free_flow = np.stack([length / (network.speed * sf) for sf in speed_factor])
+        self._speed_factor = table["speed_factor"].to_numpy(dtype=np.float64)
+        self._length = network.length.astype(np.float64)
         storage = np.maximum(network.storage, p.min_storage_pcu)
+        #: Closures and changes of links in force (interventions).
+        self.links = LinkChanges(network, self.class_names, storage=storage)
+        free_flow = self._length[None, :] / (network.speed[None, :] * self._speed_factor[:, None])
         self.start_time = float(env.now)
 
         trips = self._check_trips(trips)
@@ -124,14 +123,14 @@ class Traffic:
         self.state = kt.LinkQueueState(
             heads=network.indices,
             n_nodes=network.n_nodes,
-            free_flow=self._free_flow,
+            free_flow=free_flow,
             headway=3600.0 / network.capacity,
             storage=storage,
-            length=length,
+            length=self._length,
             class_pcu=table["pcu"].to_numpy(dtype=np.float64),
             emergency_class=emergency,
             emergency_congestion=p.emergency_congestion,
-            block_relief=p.block_relief_s,
+            block_relief=p.block_relief_s or None,
             capacity=self.n_demand + 64,
         )
         s = self.state
@@ -150,12 +149,12 @@ class Traffic:
         self._injected: dict[int, tuple[simpy.Event, int]] = {}
         self._pending: list[int] = []
         self._recorder = LinkRecorder(network.n_edges, p.stats_interval_s, self.start_time)
-        self._next_reroute = self.start_time
+        self._next_refresh = self.start_time
         self._gridlock: str | None = None
         self._until: float | None = None
         self._link_time_cache: tuple[float, np.ndarray] | None = None
         self.refreshes = self.refreshes_skipped = 0
-        self._base_weights: np.ndarray | None = None
+        self._base_weights: list[np.ndarray] | None = None
         self._next_relief = self.start_time
         self._refresh(self.start_time, force=True)
 
@@ -212,7 +211,7 @@ class Traffic:
                 self.now + p.step_s,
                 until,
                 self._recorder.next_boundary,
-                max(self._next_reroute, self.now + 1e-9),
+                max(self._next_refresh, self.now + 1e-9),
             )
             if t_next > self.env.now:
                 yield self.env.timeout(t_next - self.env.now)
@@ -238,9 +237,9 @@ class Traffic:
         if t_end >= self._recorder.next_boundary:
             self._recorder.flush(s, t_end)
         self.timers["records"] += time.perf_counter() - t0
-        if t_end >= self._next_reroute:
+        if t_end >= self._next_refresh:
             self._refresh(t_end)
-        elif self.params.block_relief_s is not None and t_end >= self._next_relief:
+        elif self.params.block_relief_s > 0 and t_end >= self._next_relief:
             kt.wake_all(s, t_end)  # blocked vehicles check gridlock relief
             self._next_relief = t_end + self.params.block_relief_s / 5.0
 
@@ -265,21 +264,34 @@ class Traffic:
             self._advance(target)
 
     # -- routing -------------------------------------------------------------------------
-    def _routing_weights(self) -> np.ndarray:
-        return self.link_times("car" if "car" in self._class_index else self.class_names[0])
+    def _group_weights(self) -> list[np.ndarray]:
+        """Link times each class group routes on: those of its car (or its first class),
+        ``inf`` on the links closed to the group."""
+        groups = self.state.class_group
+        weights = []
+        for g in range(int(groups.max()) + 1):
+            members = [c for c, group in enumerate(groups) if group == g]
+            car = self._class_index.get("car")
+            representative = car if car in members else members[0]
+            weights.append(self.link_times(self.class_names[representative]))
+        return weights
 
     def _refresh(self, t: float, *, force: bool = False) -> None:
         """Routing at ``t``: a new epoch when link times changed (or ``force``), then the
         rows in use or needed before the next refresh that are stale."""
         t0 = time.perf_counter()
         s, r, p = self.state, self.routes, self.params
-        weights = self._routing_weights()
-        if force or self._base_weights is None:
-            changed = np.arange(len(weights))
+        weights = self._group_weights()
+        if force or self._base_weights is None or len(self._base_weights) != len(weights):
+            changed = np.arange(self.network.n_edges)
+            base = [w.copy() for w in weights]
         else:
-            changed = self._changed(weights, self._base_weights)
+            base = self._base_weights
+            changed = np.unique(
+                np.concatenate([self._changed(w, b) for w, b in zip(weights, base, strict=True)])
+            )
         renew = force or len(changed) > 0
-        horizon = t + p.reroute_s + p.step_s
+        horizon = t + p.refresh_s + p.step_s
         released = int(s.counts[kt.C_RELEASED])
         pending = s.order[released : s.counts[kt.C_ORDER]]
         upto = int(np.searchsorted(s.v_depart[pending], horizon, side="left"))
@@ -287,9 +299,9 @@ class Traffic:
         if renew:
             r.new_epoch(weights, invalidate=force)
             self.refreshes += 1
-            if self._base_weights is None:
-                self._base_weights = weights.copy()
-            self._base_weights[changed] = weights[changed]
+            for w, b in zip(weights, base, strict=True):
+                b[changed] = w[changed]
+            self._base_weights = base
         else:
             self.refreshes_skipped += 1
         # rows never computed (or computed before a closure) are due whatever the budget
@@ -298,18 +310,18 @@ class Traffic:
         if renew and not force:
             valid = in_use[r.epoch_of_row[in_use] >= r.valid_epoch]
             optional = r.affected(valid, changed, weights)
-            budget = p.reroute_max_rows
-            if budget is not None and len(optional) > budget:
+            budget = p.refresh_max_rows
+            if budget and len(optional) > budget:
                 # the busiest and stalest rows first
                 score = (s.row_active[optional] + 1) * (r.epoch - r.epoch_of_row[optional])
                 optional = optional[np.argsort(-score, kind="stable")[:budget]]
         r.refresh(np.union1d(due, optional))
-        if renew or p.block_relief_s is not None:
+        if renew or p.block_relief_s > 0:
             # blocked vehicles look again at the new routes (and at gridlock relief)
             kt.wake_all(s, self.now)
-            if p.block_relief_s is not None:
+            if p.block_relief_s > 0:
                 self._next_relief = t + p.block_relief_s / 5.0
-        self._next_reroute = t + p.reroute_s
+        self._next_refresh = t + p.refresh_s
         self.timers["routing"] += time.perf_counter() - t0
 
     def _changed(self, weights: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -317,7 +329,7 @@ class Traffic:
         p = self.params
         with np.errstate(invalid="ignore"):
             moved = np.abs(weights - before)
-            limit = np.maximum(p.reroute_abs_change_s, p.reroute_rel_change * before)
+            limit = np.maximum(p.refresh_abs_change_s, p.refresh_rel_change * before)
             return np.flatnonzero((moved > limit) | (np.isinf(weights) != np.isinf(before)))
 
     # -- Roads protocol ------------------------------------------------------------------
@@ -333,14 +345,14 @@ class Traffic:
         if cache is None or cache[0] != self.now:
             delay = kt.queued_pcu(self.state, self.now) * self.state.headway
             self._link_time_cache = cache = (self.now, delay)
-        times = self._free_flow[c] + cache[1]
-        times[(self.state.closed >> np.uint32(c)) & 1 == 1] = np.inf
+        times = self.state.free_flow[c] + cache[1]
+        times[self.links.closed_to(c)] = np.inf
         return times
 
     def drive(self, origin: int, destination: int, *, vehicle_class: str = "car") -> simpy.Event:
         """Inject one vehicle now; the event succeeds at its arrival with a Journey.
 
-        The event fails with :class:`UnroutableError` when the destination cannot be
+        The event fails with :class:`UnreachableError` when the destination cannot be
         reached. The vehicle moves only while the traffic process runs (:meth:`start`).
         """
         n = self.network.n_nodes
@@ -386,7 +398,7 @@ class Traffic:
                 )
             else:
                 event.fail(
-                    UnroutableError(
+                    UnreachableError(
                         f"{self.class_names[c]} from node {int(s.v_origin[v])} cannot reach "
                         f"node {int(s.v_dest[v])} (no open road leads there)"
                     )
@@ -401,30 +413,60 @@ class Traffic:
                 f"expected one of {list(self.class_names)}"
             ) from None
 
-    # -- closures ------------------------------------------------------------------------
-    def close_edges(self, edges: Iterable[int], *, at: float | None = None) -> None:
-        """Close drive edges now or at ``at`` (seconds); everyone reroutes at once.
+    # -- interventions -------------------------------------------------------------------
+    def close_links(self, edges: Iterable[int], *, classes: Sequence[str] = ()) -> int:
+        """Close drive edges (positions) now to ``classes`` (every class when empty); returns
+        a handle for :meth:`reopen_links`.
 
-        Vehicles already on a closed edge drive out of it; nobody enters it; vehicles
-        whose destination becomes unreachable leave the network as unroutable.
+        Vehicles already on a closed edge drive out of it; no vehicle of those classes
+        enters it; everyone reroutes at once, each group of classes on the links open to it.
+        Vehicles whose destination becomes unreachable leave the network as unroutable.
         """
+        self._sync()
+        handle = self.links.close(np.asarray(list(edges), dtype=np.int64), classes)
+        self._closures_changed()
+        return handle
+
+    def reopen_links(self, handle: int) -> None:
+        """End the closure ``handle`` (from :meth:`close_links`) now; everyone reroutes."""
+        self._sync()
+        self.links.reopen(handle)
+        self._closures_changed()
+
+    def change_links(self, edges: Iterable[int], change: LinkChange) -> int:
+        """Change drive edges (positions) now: speed, capacity, lanes or storage
+        (:class:`sim.link_changes.LinkChange`); returns a handle for
+        :meth:`undo_link_change`. Vehicles already on an edge keep their exit time."""
+        self._sync()
         edges = np.unique(np.asarray(list(edges), dtype=np.int64))
-        m = self.network.n_edges
-        if len(edges) and (edges.min() < 0 or edges.max() >= m):
-            raise TwinError(f"edges to close must be drive edge positions 0..{m - 1}")
-        if at is None or at <= self.env.now:
-            self._close(edges)
-        else:
-            self.env.process(self._close_later(edges, float(at)))
+        handle = self.links.change(edges, change)
+        self._values_changed(edges)
+        return handle
 
-    def _close_later(self, edges: np.ndarray, at: float):
-        yield self.env.timeout(at - self.env.now)
-        self._close(edges)
+    def undo_link_change(self, handle: int) -> None:
+        """End the change ``handle`` (from :meth:`change_links`) now."""
+        self._sync()
+        self._values_changed(self.links.undo(handle))
 
-    def _close(self, edges: np.ndarray) -> None:
-        self.state.closed[edges] = kt.ALL_CLASSES
+    def _closures_changed(self) -> None:
+        s = self.state
+        s.closed[:] = self.links.closed
+        groups = self.links.groups()
+        if not np.array_equal(groups, s.class_group):
+            self.routes.set_groups(int(groups.max()) + 1)
+            s.set_table(self.routes.table, class_group=groups)
         self._link_time_cache = None
         self._refresh(self.now, force=True)
+
+    def _values_changed(self, edges: np.ndarray) -> None:
+        s, links = self.state, self.links
+        s.free_flow[:, edges] = self._length[edges][None, :] / (
+            links.speed[edges][None, :] * self._speed_factor[:, None]
+        )
+        s.headway[edges] = 3600.0 / links.capacity[edges]
+        s.storage[edges] = np.maximum(links.storage[edges], self.params.min_storage_pcu)
+        self._link_time_cache = None
+        self._refresh(self.now)
 
     # -- records -------------------------------------------------------------------------
     def vehicle_km(self) -> np.ndarray:

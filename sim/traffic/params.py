@@ -23,16 +23,16 @@ class TrafficParams:
         often other processes see it (a vehicle injected with ``drive`` departs at the
         exact ``env.now``; its arrival event fires at the end of the step it arrives in,
         at most ``step_s`` late, while ``Journey.arrive`` holds the exact time).
-    reroute_s
+    refresh_s
         Seconds between refreshes of the next-hop routing tables from current travel
         times (closures refresh at once).
-    reroute_max_rows
+    refresh_max_rows
         At most this many destination rows are recomputed per scheduled refresh (the
         busiest and stalest first; ``None``: all that a change affects). Bounds the
-        routing cost of a day at ``86400 / reroute_s × reroute_max_rows`` trees; rows
+        routing cost of a day at ``86400 / refresh_s × refresh_max_rows`` trees; rows
         left over keep their last tree (a valid, slightly dated route) until a later
         refresh. Rows never computed, and every row after a closure, are always done.
-    reroute_abs_change_s, reroute_rel_change
+    refresh_abs_change_s, refresh_rel_change
         A scheduled refresh is skipped when no link's travel time moved, since the last
         refresh, by more than both this many seconds and this fraction of its time then
         (quiet hours cost no routing).
@@ -54,7 +54,7 @@ class TrafficParams:
         full next link enters that link anyway, over its storage (SUMO's
         time-to-teleport is 300 s too, but here the vehicle stays on the road). Blocked
         vehicles check it every ``block_relief_s / 5`` seconds (and at route refreshes),
-        so relief comes up to a fifth late. ``None`` turns relief off (a circular jam then
+        so relief comes up to a fifth late. ``0`` turns relief off (a circular jam then
         stays locked and is reported as gridlock). Forced entries are counted in the
         KPIs (``forced_entries``).
     min_storage_pcu
@@ -66,20 +66,20 @@ class TrafficParams:
     """
 
     step_s: float = 2.0
-    reroute_s: float = 300.0
-    reroute_max_rows: int | None = 128
-    reroute_abs_change_s: float = 5.0
-    reroute_rel_change: float = 0.2
+    refresh_s: float = 300.0
+    refresh_max_rows: int = 128
+    refresh_abs_change_s: float = 5.0
+    refresh_rel_change: float = 0.2
     stats_interval_s: float = 900.0
     gridlock_s: float = 1200.0
     depart_jitter_s: float = 0.0
     emergency_congestion: float = 1.0
-    block_relief_s: float | None = 300.0
+    block_relief_s: float = 300.0
     min_storage_pcu: float = 1.0
     route_chunk: int = 256
 
     def __post_init__(self) -> None:
-        for name in ("step_s", "reroute_s", "stats_interval_s", "gridlock_s"):
+        for name in ("step_s", "refresh_s", "stats_interval_s", "gridlock_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0):
                 raise ConfigError(
@@ -89,21 +89,22 @@ class TrafficParams:
             "depart_jitter_s",
             "emergency_congestion",
             "min_storage_pcu",
-            "reroute_abs_change_s",
-            "reroute_rel_change",
+            "refresh_abs_change_s",
+            "refresh_rel_change",
         ):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value >= 0):
                 raise ConfigError(f"traffic parameter {name} = {value!r}; expected a number >= 0")
         relief = self.block_relief_s
-        if relief is not None and not (isinstance(relief, int | float) and relief > 0):
+        if not (isinstance(relief, int | float) and relief >= 0):
             raise ConfigError(
-                f"traffic parameter block_relief_s = {relief!r}; expected seconds > 0 or None"
+                f"traffic parameter block_relief_s = {relief!r}; expected seconds >= 0 (0: off)"
             )
-        rows = self.reroute_max_rows
-        if rows is not None and not (isinstance(rows, int) and rows >= 1):
+        rows = self.refresh_max_rows
+        if not (isinstance(rows, int) and rows >= 0):
             raise ConfigError(
-                f"traffic parameter reroute_max_rows = {rows!r}; expected an integer >= 1 or None"
+                f"traffic parameter refresh_max_rows = {rows!r}; expected an integer >= 0 "
+                "(0: no limit)"
             )
         if not (isinstance(self.route_chunk, int) and self.route_chunk >= 1):
             raise ConfigError(

@@ -25,7 +25,12 @@ __all__ = ["RouteTables"]
 
 
 class RouteTables:
-    """Next-hop rows for a growing set of destination nodes.
+    """Next-hop rows for a growing set of destination nodes, one block per class group.
+
+    Vehicle classes that may use the same links share a *group* (one group while no closure
+    names classes); each group has its own rows, computed on its own link times, so a link
+    closed to motorbikes and cars by a flood stays in the routes of buses and ambulances.
+    Group ``g``'s row for destination row ``r`` is ``g × capacity + r`` of :attr:`table`.
 
     Parameters
     ----------
@@ -48,9 +53,10 @@ class RouteTables:
         self.targets = np.full(capacity, -1, dtype=np.int64)
         self.targets[: len(nodes)] = nodes
         self.n_rows = len(nodes)
-        #: ``int32[capacity, n]``; rows past ``n_rows`` are spare (``-1``).
+        self.groups = 1
+        #: ``int32[groups × capacity, n]``; rows past ``n_rows`` in a block are spare (``-1``).
         self.table = np.full((capacity, self.n_nodes), -1, dtype=np.int32)
-        #: ``float32[capacity, n]``: cost to go (seconds) when the row was computed.
+        #: ``float32[groups × capacity, n]``: cost to go (seconds) when the row was computed.
         self.cost = np.full((capacity, self.n_nodes), np.inf, dtype=np.float32)
         self.tail = network.tail
         self.head = network.indices
@@ -58,8 +64,13 @@ class RouteTables:
         self.epoch = 0
         #: Rows computed at an epoch before this one must not be followed.
         self.valid_epoch = 0
-        self.weights: np.ndarray | None = None
+        self.weights: list[np.ndarray] | None = None
         self.rows_routed = 0
+
+    @property
+    def capacity(self) -> int:
+        """Destination rows each group's block holds."""
+        return len(self.targets)
 
     def rows(self, nodes: np.ndarray) -> np.ndarray:
         """Rows of nodes among the initial destinations (all of them must be there)."""
@@ -73,52 +84,77 @@ class RouteTables:
         if found is not None:
             return found, False
         row = self.n_rows
-        grew = row >= len(self.targets)
+        grew = row >= self.capacity
         if grew:
-            capacity = 2 * len(self.targets)
-            table = np.full((capacity, self.n_nodes), -1, dtype=np.int32)
-            table[:row] = self.table[:row]
-            self.table = table
-            cost = np.full((capacity, self.n_nodes), np.inf, dtype=np.float32)
-            cost[:row] = self.cost[:row]
-            self.cost = cost
-            self.targets = np.concatenate([self.targets, np.full(capacity - row, -1, np.int64)])
-            self.epoch_of_row = np.concatenate(
-                [self.epoch_of_row, np.full(capacity - row, -1, np.int64)]
-            )
+            self._reallocate(self.groups, 2 * self.capacity, keep=True)
         self._row_of[node] = row
         self.targets[row] = node
         self.n_rows += 1
         return row, grew
 
-    def new_epoch(self, weights: np.ndarray, *, invalidate: bool = False) -> None:
-        """Start a refresh epoch with these link times (seconds; ``inf`` = closed).
+    def set_groups(self, groups: int) -> None:
+        """Use ``groups`` blocks of rows; every row must then be computed again."""
+        if groups != self.groups:
+            self._reallocate(groups, self.capacity, keep=False)
+        self.epoch_of_row[:] = -1
+
+    def _reallocate(self, groups: int, capacity: int, *, keep: bool) -> None:
+        old_capacity, old_groups = self.capacity, self.groups
+        table = np.full((groups * capacity, self.n_nodes), -1, dtype=np.int32)
+        cost = np.full((groups * capacity, self.n_nodes), np.inf, dtype=np.float32)
+        if keep:
+            n = self.n_rows
+            for g in range(min(groups, old_groups)):
+                table[g * capacity : g * capacity + n] = self.table[
+                    g * old_capacity : g * old_capacity + n
+                ]
+                cost[g * capacity : g * capacity + n] = self.cost[
+                    g * old_capacity : g * old_capacity + n
+                ]
+        self.table, self.cost, self.groups = table, cost, groups
+        if capacity != old_capacity:
+            self.targets = np.concatenate(
+                [self.targets, np.full(capacity - old_capacity, -1, np.int64)]
+            )
+            self.epoch_of_row = np.concatenate(
+                [self.epoch_of_row, np.full(capacity - old_capacity, -1, np.int64)]
+            )
+
+    def new_epoch(self, weights: list[np.ndarray], *, invalidate: bool = False) -> None:
+        """Start a refresh epoch with each group's link times (seconds; ``inf`` = closed).
 
         ``invalidate`` marks every row computed before as unusable (after a closure):
         such rows must be recomputed before anyone follows them.
         """
-        self.weights = np.ascontiguousarray(weights, dtype=np.float64)
+        if len(weights) != self.groups:
+            raise ValueError(f"{len(weights)} sets of link times for {self.groups} groups")
+        self.weights = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
         self.epoch += 1
         if invalidate:
             self.valid_epoch = self.epoch
 
     def refresh(self, rows: np.ndarray) -> int:
-        """Recompute ``rows`` that are stale in this epoch; returns how many were routed."""
+        """Recompute ``rows`` (in every group) that are stale in this epoch; returns how many
+        destination rows were routed."""
         if self.weights is None:
             raise RuntimeError("RouteTables.refresh before new_epoch")
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[self.epoch_of_row[rows] != self.epoch]
-        for start in range(0, len(rows), self.chunk):
-            part = rows[start : start + self.chunk]
-            cost, next_edge = self.router.next_hops(self.weights, self.targets[part])
-            self.table[part] = next_edge
-            self.cost[part] = cost
+        for g, weights in enumerate(self.weights):
+            for start in range(0, len(rows), self.chunk):
+                part = rows[start : start + self.chunk]
+                cost, next_edge = self.router.next_hops(weights, self.targets[part])
+                self.table[g * self.capacity + part] = next_edge
+                self.cost[g * self.capacity + part] = cost
         self.epoch_of_row[rows] = self.epoch
         self.rows_routed += len(rows)
         return len(rows)
 
-    def affected(self, rows: np.ndarray, links: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """The ``rows`` whose trees a change of ``links`` to ``weights`` can alter.
+    def affected(
+        self, rows: np.ndarray, links: np.ndarray, weights: list[np.ndarray]
+    ) -> np.ndarray:
+        """The ``rows`` whose trees (in any group) a change of ``links`` to ``weights`` can
+        alter.
 
         A row is affected when one of the links is in its tree (its time rose or fell)
         or when, at the new time, the link beats the row's cost to go from its tail
@@ -130,15 +166,17 @@ class RouteTables:
         if not len(rows) or not len(links):
             return rows[hit]
         tails, heads = self.tail[links], self.head[links]
-        w = weights[links].astype(np.float32)
         step = max(1, 2_000_000 // max(len(rows), 1))
-        for start in range(0, len(links), step):
-            sl = slice(start, start + step)
-            in_tree = self.table[rows[:, None], tails[None, sl]] == links[None, sl]
-            with np.errstate(invalid="ignore"):
-                shortcut = (
-                    w[None, sl] + self.cost[rows[:, None], heads[None, sl]]
-                    < self.cost[rows[:, None], tails[None, sl]]
-                )
-            hit |= (in_tree | shortcut).any(axis=1)
+        for g, group_weights in enumerate(weights):
+            block = g * self.capacity + rows
+            w = group_weights[links].astype(np.float32)
+            for start in range(0, len(links), step):
+                sl = slice(start, start + step)
+                in_tree = self.table[block[:, None], tails[None, sl]] == links[None, sl]
+                with np.errstate(invalid="ignore"):
+                    shortcut = (
+                        w[None, sl] + self.cost[block[:, None], heads[None, sl]]
+                        < self.cost[block[:, None], tails[None, sl]]
+                    )
+                hit |= (in_tree | shortcut).any(axis=1)
         return rows[hit]

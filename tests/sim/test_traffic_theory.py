@@ -60,6 +60,16 @@ def trips_frame(origin, destination, depart, vehicle_class="car") -> pd.DataFram
     )
 
 
+def close_at(traffic, edges, at, *, classes=()):
+    """Close ``edges`` (positions) on the run's clock at ``at`` seconds."""
+
+    def later():
+        yield traffic.env.timeout(at - traffic.env.now)
+        traffic.close_links(edges, classes=classes)
+
+    traffic.env.process(later())
+
+
 def run(network, trips, *, until, seed=0, **params):
     env = simpy.Environment()
     traffic = Traffic(env, network, trips, rng=np.random.default_rng(seed), params=params)
@@ -117,9 +127,9 @@ def test_vehicles_are_conserved_at_every_step():
         net,
         trips,
         rng=np.random.default_rng(0),
-        params={"step_s": 5.0, "block_relief_s": None},  # storage is never exceeded
+        params={"step_s": 5.0, "block_relief_s": 0.0},  # storage is never exceeded
     )
-    traffic.close_edges([10, 11], at=900.0)
+    close_at(traffic, [10, 11], 900.0)
     traffic.start(5400)
     checks = []
 
@@ -301,7 +311,7 @@ def test_gridlock_is_detected_and_reported():
         ring(),
         trips,
         rng=np.random.default_rng(0),
-        params={"gridlock_s": 600.0, "block_relief_s": None},
+        params={"gridlock_s": 600.0, "block_relief_s": 0.0},
     )
     process = traffic.start(86_400.0)
     env.run(until=process)

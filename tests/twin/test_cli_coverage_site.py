@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.runner import TRIP_COLUMNS, RunResult
+from sim.result import RunResult
+from sim.spec_builder import build_spec
 from twin.bundle import write_bundle
 from twin.cli import main
 from twin.synthetic import grid_city
@@ -48,7 +49,8 @@ def test_coverage_from_a_run_folder(grid_bundle, tmp_path, capsys):
     out_of_0 = np.arange(city.drive.indptr[0], city.drive.indptr[1])
     links = pd.DataFrame(
         {
-            "edge": out_of_0,
+            "edge_id": city.drive.edge_id[out_of_0],
+            "exits": 5,
             "interval_start": 8 * 3600.0,
             "entries": 5,
             "mean_speed_kmh": 3.6,
@@ -56,9 +58,10 @@ def test_coverage_from_a_run_folder(grid_bundle, tmp_path, capsys):
             "queue_pcu": 0.0,
         }
     )
-    result = RunResult(
-        trips=pd.DataFrame(columns=list(TRIP_COLUMNS)), links=links, kpis={}, manifest={}
-    )
+    spec = build_spec(city, seed=0)
+    no_trips = pd.DataFrame({"trip_id": [], "origin": [], "destination": [], "depart": []})
+    no_trips = no_trips.assign(arrive=[], travel_time=[], distance=[], delay=[], vehicle_class=[])
+    result = RunResult(spec=spec, trips=no_trips, links=links, kpis={}, manifest={})
     run_dir = write_run(result, tmp_path / "run")
     argv = ["coverage", "--city", str(grid_bundle), "--run", str(run_dir), "--minutes", "1"]
     shares = _json(capsys, [*argv, "--json"])["share_by_hour"]

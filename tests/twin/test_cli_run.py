@@ -8,24 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.sim.test_run import grid_trips, traffic_engine  # noqa: F401  (fixture)
+from sim.spec import RunSpec
+from tests.sim.test_outputs import grid_trips
+from twin.bundle import read_bundle, write_bundle
 from twin.cli import main
 from twin.commands.run import format_summary
 
 
 @pytest.fixture
-def city_file(grid, tmp_path, monkeypatch):
-    """A bundle of the grid city: saved with twin.bundle when it exists, else the loader is
-    pointed at the grid city."""
-    path = tmp_path / "grid.twin"
-    try:
-        from twin.bundle import write_bundle
-    except ImportError:
-        path.write_bytes(b"")
-        monkeypatch.setattr("twin.build.pipeline.load_city", lambda p: grid)
-    else:
-        write_bundle(grid, path)
-    return path
+def city_file(grid, tmp_path):
+    """A bundle of the grid city."""
+    return write_bundle(grid, tmp_path / "grid.twin")
 
 
 @pytest.fixture
@@ -60,7 +53,12 @@ def _args(city_file, trips_csv, out, *extra):
     ]  # fmt: skip
 
 
-def test_run_end_to_end(city_file, trips_csv, tmp_path, capsys, traffic_engine):  # noqa: F811
+def test_run_end_to_end(
+    city_file,
+    trips_csv,
+    tmp_path,
+    capsys,
+):
     out = tmp_path / "run"
     assert main(_args(city_file, trips_csv, out)) == 0
     captured = capsys.readouterr()
@@ -68,6 +66,7 @@ def test_run_end_to_end(city_file, trips_csv, tmp_path, capsys, traffic_engine):
     assert "06:00-07:00" in captured.out
     assert sorted(p.name for p in out.iterdir()) == [
         "kpis.json",
+        "kpis.parquet",
         "links.parquet",
         "manifest.json",
         "trips.parquet",
@@ -81,12 +80,17 @@ def test_run_end_to_end(city_file, trips_csv, tmp_path, capsys, traffic_engine):
     kpis = json.loads((out / "kpis.json").read_text())
     assert kpis["trips_total"] == 25
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["seed"] == 3
-    assert manifest["trips"]["source"] == str(trips_csv)
-    assert manifest["window"]["start_clock"] == "06:00:00"
+    assert manifest["spec"]["seed"] == 3
+    assert manifest["spec"]["trips"]["path"] == str(trips_csv)
+    assert manifest["spec"]["window"]["start"] == "06:00:00"
+    assert f"digest {manifest['digest']}" in captured.out
 
 
-def test_same_seed_same_trips_file(city_file, trips_csv, tmp_path, traffic_engine):  # noqa: F811
+def test_same_seed_same_trips_file(
+    city_file,
+    trips_csv,
+    tmp_path,
+):
     assert main(_args(city_file, trips_csv, tmp_path / "a")) == 0
     assert main(_args(city_file, trips_csv, tmp_path / "b")) == 0
     a = pd.read_parquet(tmp_path / "a" / "trips.parquet")
@@ -133,20 +137,23 @@ def test_existing_run_dir_refused_before_running(
     assert (out / "old.txt").read_text() == "keep me"
 
 
-def test_force_replaces(city_file, trips_csv, tmp_path, traffic_engine):  # noqa: F811
+def test_force_replaces_an_earlier_run_only(city_file, trips_csv, tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
-    assert main([*_args(city_file, trips_csv, out), "--force"]) == 0
-    assert not (out / "old.txt").exists()
-    assert (out / "manifest.json").is_file()
+    assert main(_args(city_file, trips_csv, out)) == 0
+    first = (out / "manifest.json").read_text()
+    assert main([*_args(city_file, trips_csv, out), "--seed", "4", "--force"]) == 0
+    assert (out / "manifest.json").read_text() != first
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    bundle = write_bundle(read_bundle(city_file), inside / "grid.twin")
+    assert main(_args(bundle, trips_csv, inside, "--force")) == 1  # holds the input bundle
+    assert bundle.is_file()
 
 
 def test_failure_mid_run_leaves_no_run_dir(
     city_file,
     trips_csv,
     tmp_path,
-    traffic_engine,  # noqa: F811
     monkeypatch,
 ):
     def explode(self, until):
@@ -156,7 +163,9 @@ def test_failure_mid_run_leaves_no_run_dir(
 
         return self.env.process(boom())
 
-    monkeypatch.setattr(traffic_engine, "start", explode)
+    from sim.traffic.engine import Traffic
+
+    monkeypatch.setattr(Traffic, "start", explode)
     out = tmp_path / "run"
     with pytest.raises(RuntimeError, match="mid-run"):
         main(_args(city_file, trips_csv, out))
@@ -204,7 +213,78 @@ def test_default_run_includes_tourists_and_emergency(city_file, trips_csv, tmp_p
     ):  # fmt: skip
         assert key in kpis, key
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["parts"] == {"traffic": True, "tourists": True, "emergency": True}
+    assert manifest["spec"]["parts"] == {
+        "traffic": "simulate",
+        "tourists": True,
+        "emergency": True,
+    }
     visits = pd.read_parquet(out / "visits.parquet")
     assert len(visits) > 0
     assert visits["arrive"].dropna().between(6 * 3600, 8 * 3600).all()  # seconds after midnight
+
+
+def test_dry_run_prints_the_resolved_spec_and_its_digest(city_file, tmp_path, capsys):
+    args = [
+        "run", "--city", str(city_file), "--start", "06:00", "--end", "07:00", "--seed", "5",
+        "--set", "demand.scale=1.2", "--set", "emergency.units.ambulances_per_hospital=3",
+        "--set", "traffic.refresh_s=120", "--close", "way/1@06:30-06:45", "--dry-run",
+    ]  # fmt: skip
+    grid = read_bundle(city_file)
+    grid.drive.osm_way[:] = -1  # name one road by way id
+    grid.drive.osm_way[:2] = 1
+    write_bundle(grid, city_file)
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1].startswith("digest: ")
+    spec = RunSpec.from_toml("\n".join(lines[:-1]))
+    assert spec.digest == lines[-1].removeprefix("digest: ")
+    assert spec.parameters["demand"]["scale"] == 1.2
+    assert spec.parameters["emergency"]["units"]["ambulances_per_hospital"] == 3
+    assert spec.parameters["traffic"]["refresh_s"] == 120.0
+    assert {s.units for s in spec.stations if s.unit_type == "ambulance"} == {3}
+    (closure,) = spec.interventions
+    assert (closure.start, closure.until) == (6.5 * 3600, 6.75 * 3600)
+    assert len(closure.edges) == 2
+    assert not list(tmp_path.glob("run*"))  # nothing ran, nothing written
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "emergency.units.ambulances_per_hospitl=3",
+            "did you mean 'emergency.units.ambulances_per_hospital'",
+        ),
+        ("demnd.scale=1.2", "did you mean 'demand'"),
+        ("demand.scale=-1", "(0, 100]"),
+        ("traffic.refresh_s=fast", "is not a number"),
+        ("demand.scale", "KEY=VALUE"),
+    ],
+)  # fmt: skip
+def test_bad_settings_are_clear_errors(city_file, tmp_path, capsys, setting, message):
+    args = ["run", "--city", str(city_file), "--set", setting, "-o", str(tmp_path / "run")]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("twin run: error:") and message in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_spec_file_runs_as_written(city_file, tmp_path, capsys):
+    assert main(["run", "--city", str(city_file), "--end", "06:30", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    spec_file = tmp_path / "spec.toml"
+    spec_file.write_text("\n".join(lines[:-1]), encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["run", "--city", str(city_file), "--spec", str(spec_file), "--no-progress"]
+    assert main([*args, "-o", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["digest"] == lines[-1].removeprefix("digest: ")
+    assert main([*args, "--seed", "2", "-o", str(tmp_path / "other")]) == 1
+    assert "--seed cannot change it" in capsys.readouterr().err
+
+
+def test_empty_road_selector_is_an_error(city_file, tmp_path, capsys):
+    for selector in ("", "  ", "@07:30"):
+        args = ["run", "--city", str(city_file), "--close", selector, "-o", str(tmp_path / "r")]
+        assert main(args) == 1
+        assert "empty" in capsys.readouterr().err

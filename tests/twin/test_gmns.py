@@ -42,7 +42,7 @@ def test_reads_units_directions_and_defaults():
     assert net.length[first] == pytest.approx(450.0)  # km in config
     assert net.speed[first] == pytest.approx(30 / 3.6)
     assert net.capacity[first] == pytest.approx(900.0)  # one lane
-    both = np.flatnonzero(net.edge_id == 3)
+    both = np.flatnonzero((net.edge_id == 3) | (net.edge_id == -4))  # -(3 + 1): the reverse
     assert len(both) == 2
     assert net.capacity[both] == pytest.approx([2400.0, 2400.0])  # per lane x 2 lanes
     bridge = np.flatnonzero(net.edge_id == 4)[0]

@@ -31,6 +31,7 @@ from twin.city import POI_CATEGORIES, POI_CONTRACT_COLUMNS
 from twin.errors import ConfigError
 from twin.build.graph import WALK_CAPACITY, WALK_JAM_DENSITY, WALK_SPEED, EdgeList
 from twin.tables import read_defaults_csv
+from twin.network import stable_edge_ids
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,11 @@ def _append(
         "osm_way": [-1, -1],
         "bridge": [False, False],
         "name": [f"{name} (access)"] * 2,
+        "edge_id": stable_edge_ids(
+            np.array([node["node_id"], edges.nodes["node_id"][near]]),
+            np.array([edges.nodes["node_id"][near], node["node_id"]]),
+            namespace="extra",
+        ),
     }
     arrays = {
         key: np.concatenate([values, np.asarray(add[key], dtype=values.dtype)])

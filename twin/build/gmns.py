@@ -30,7 +30,7 @@ import pyproj
 
 from twin.city import City
 from twin.errors import GMNSError, SourceNotFoundError
-from twin.network import Network
+from twin.network import Network, stable_edge_ids
 from twin.build.road_classes import load_road_defaults
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,8 @@ def read_gmns(
         "capacity": (per_lane * lanes)[expand],
         "jam_density": jam[expand],
         "road_class": road_class[expand],
-        "edge_id": link_id[expand],
+        # a link both ways: its reverse direction gets an id of its own, -(link_id + 1)
+        "edge_id": np.concatenate([link_id, -(link_id[both] + 1)]),
     }
     if names is not None:
         edges["name"] = names[expand]
@@ -279,7 +280,11 @@ def read_gmns(
             "capacity": np.full(2 * len(tails), np.inf),
             "jam_density": np.zeros(2 * len(tails)),
             "road_class": np.concatenate([edges["road_class"]] * 2),
-            "edge_id": np.concatenate([edges["edge_id"]] * 2),
+            "edge_id": stable_edge_ids(
+                node_id[np.concatenate([tails, heads])],
+                node_id[np.concatenate([heads, tails])],
+                namespace="walk",
+            ),
         },
         road_classes=classes,
     )
@@ -342,8 +347,8 @@ def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) ->
     """Write the city's drive network as a GMNS folder (``node.csv``, ``link.csv``,
     ``config.csv``): lengths in metres, speeds in km/h, capacity per lane, the city's CRS.
 
-    A pair of opposite edges that share a ``link_id`` (an undirected GMNS link that was
-    read in) is written back as one undirected link. The folder is written atomically.
+    The two directions of an undirected GMNS link that was read in (edge ids ``L`` and
+    ``-(L + 1)``) are written back as one undirected link ``L``. The folder is written atomically.
 
     Returns
     -------
@@ -397,7 +402,10 @@ def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) ->
 
 
 def _merge_undirected(links: pd.DataFrame) -> pd.DataFrame:
-    """Fold opposite edges sharing a link_id back into one undirected link."""
+    """Fold the two directions of an undirected link read in (edge ids ``L`` and
+    ``-(L + 1)``) back into one undirected link ``L``."""
+    ids = links["link_id"].to_numpy(np.int64)
+    links = links.assign(link_id=np.where(ids < 0, -ids - 1, ids))
     counts = links["link_id"].map(links["link_id"].value_counts())
     pairs = links[counts == 2]
     if pairs.empty:

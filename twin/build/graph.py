@@ -34,7 +34,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from twin.errors import EmptyNetworkError
-from twin.network import Network
+from twin.network import Network, stable_edge_ids
 from twin.build.osm import NETWORK_WAY_TAGS, WAY_ID_TAG
 from twin.build.road_classes import as_list, impute_edge_attributes, is_bridge, join_names, pick_way
 
@@ -54,7 +54,8 @@ class EdgeList:
     """A network before it is put in CSR order: node arrays and an edge list.
 
     ``tail``/``head`` are node positions; ``edges`` holds the per-edge arrays of
-    :data:`twin.network.EDGE_ARRAYS` (``indices`` and ``edge_id`` excluded).
+    :data:`twin.network.EDGE_ARRAYS` (``indices`` excluded); ``edge_id`` holds
+    :func:`twin.network.stable_edge_ids`.
     """
 
     nodes: dict[str, np.ndarray]
@@ -171,11 +172,16 @@ def graph_to_edges(
     else:
         raise ValueError(f"kind must be 'drive' or 'walk', got {kind!r}")
     order = np.lexsort((edges["length"], edges["osm_way"], head, tail))
+    edges = {k: v[order] for k, v in edges.items()}
+    tail, head = tail[order], head[order]
+    edges["edge_id"] = stable_edge_ids(
+        node_ids[tail], node_ids[head], namespace="edge" if kind == "drive" else "walk"
+    )
     edge_list = EdgeList(
         nodes=nodes,
-        tail=tail[order],
-        head=head[order],
-        edges={k: v[order] for k, v in edges.items()},
+        tail=tail,
+        head=head,
+        edges=edges,
         road_classes=classes,
     )
     return edge_list, report

@@ -87,7 +87,7 @@ def add_city_arguments(parser: argparse.ArgumentParser) -> None:
 
 def congestion(args: argparse.Namespace, city, params):
     """Hourly emergency link times per the arguments, with a progress bar on stderr."""
-    from sim.emergency.coverage import day_link_times
+    from sim.emergency.congestion import day_link_times
     from twin.errors import ConfigError
 
     if args.run is not None and args.free_flow:

@@ -9,18 +9,15 @@ from pathlib import Path
 
 from twin.clock import parse_clock
 from twin.commands.coverage import add_city_argument
-from twin.errors import TwinError
 
 _DAY = 86_400.0
 
 
-class WindowError(TwinError, ValueError):
-    """A ``--start``/``--end`` time cannot be read or the window is empty."""
-
-
 def _window_time(text: str, option: str) -> float:
     """A time of the run's window (up to 48:00, a run may pass midnight), seconds."""
-    return parse_clock(text, what=option, error=WindowError, latest=2 * _DAY)
+    from sim.spec import SpecError
+
+    return parse_clock(text, what=option, error=SpecError, latest=2 * _DAY)
 
 
 def add_parser(subparsers) -> None:
@@ -29,10 +26,17 @@ def add_parser(subparsers) -> None:
         help="simulate a day of traffic, tourists and emergency response",
         description="Simulate a day (or the window --start..--end) on the default city or "
         "CITY.twin, print the KPIs and write trips.parquet, links.parquet, visits.parquet, "
-        "incidents.parquet, kpis.json and manifest.json to RUN_DIR. Times are seconds after "
-        "midnight in the outputs.",
+        "incidents.parquet, kpis.parquet, kpis.json and manifest.json to RUN_DIR. The options "
+        "make a run specification (see --dry-run); --spec runs one from a file. Times are "
+        "seconds after midnight in the outputs.",
     )
     add_city_argument(parser)
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        metavar="SPEC.toml",
+        help="run this specification (TOML or JSON, e.g. from --dry-run or a manifest)",
+    )
     parser.add_argument(
         "--trips",
         type=Path,
@@ -40,87 +44,137 @@ def add_parser(subparsers) -> None:
         help="trips to run (origin, destination, depart[, vehicle_class, trip_id]); "
         "default: synthesise the city's demand",
     )
-    parser.add_argument("--start", default="00:00", help="window start, HH:MM (default 00:00)")
-    parser.add_argument("--end", default="24:00", help="window end, HH:MM (default 24:00)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--start", default=None, help="window start, HH:MM (default 00:00)")
+    parser.add_argument("--end", default=None, help="window end, HH:MM (default 24:00)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed >= 0 (default 0)")
     parser.add_argument(
-        "--scale", type=float, default=1.0, help="multiplier on synthesised demand (default 1)"
+        "--scale",
+        type=float,
+        default=None,
+        help="multiplier on synthesised demand (default 1; the same as --set demand.scale=F)",
     )
     parser.add_argument(
         "--close",
         action="append",
         default=[],
-        metavar="ROAD[@HH:MM]",
-        help="close a road (OSM name such as 'Cầu Trường Tiền', or OSM way id) from the "
-        "given time, or from the start; repeat for several roads",
+        metavar="ROAD[@FROM[-UNTIL]]",
+        help="close a road (OSM name such as 'Cầu Trường Tiền', or OSM way id) from FROM "
+        "(HH:MM; default the start) until UNTIL (default the end); repeat for several roads",
+    )
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a parameter by its dotted key, e.g. demand.scale=1.2, "
+        "emergency.units.ambulances_per_hospital=3, traffic.refresh_s=120; repeat for several",
     )
     parser.add_argument("--no-tourists", action="store_true", help="leave tourists out")
     parser.add_argument("--no-emergency", action="store_true", help="leave emergency response out")
-    parser.add_argument("--force", action="store_true", help="replace RUN_DIR if not empty")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the resolved run specification as TOML and its digest; run nothing",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace RUN_DIR if it holds an earlier run"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="RUN_DIR", help="run folder"
+        "-o", "--output", type=Path, metavar="RUN_DIR", help="run folder (not with --dry-run)"
     )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from sim.outputs import check_run_dir, write_run
-    from sim.runner import run_day
-    from twin.build.osm import file_sha256
+    from sim.runner import run as run_spec
+    from sim.spec import SpecError
     from twin.build.pipeline import load_city
 
-    start = _window_time(args.start, "--start")
-    end = _window_time(args.end, "--end")
-    if end <= start:
-        raise WindowError(
-            f"--end {args.end} is not after --start {args.start}; give an end later than the "
-            "start (use 24:00 for midnight, up to 48:00 to run past it)"
-        )
-    check_run_dir(args.output, force=args.force)
+    if args.output is None and not args.dry_run:
+        raise SpecError("give the run folder with -o RUN_DIR (or --dry-run to run nothing)")
+    if args.output is not None and not args.dry_run:
+        check_run_dir(args.output, force=args.force)
     city = load_city(args.city)
-    trips = None
-    if args.trips is not None:
-        from twin.demand.trips import read_trips
-
-        trips = read_trips(args.trips, city, start=start, end=end)
-
-    closures = [_closure(city, text, start) for text in args.close]
-
-    bar = None if args.no_progress else _progress_bar(start, end)
+    spec = make_spec(args, city)
+    if args.dry_run:
+        print(spec.to_toml(), end="")
+        print(f"digest: {spec.digest}")
+        return 0
+    bar = None if args.no_progress else _progress_bar(spec.window.start, spec.window.end)
     try:
-        result = run_day(
-            city,
-            trips=trips,
-            seed=args.seed,
-            start=start,
-            end=end,
-            scale=args.scale,
-            tourists=not args.no_tourists,
-            emergency=not args.no_emergency,
-            closures=closures,
-            progress=bar.update_clock if bar is not None else None,
-            trips_source=str(args.trips) if args.trips is not None else None,
-        )
+        result = run_spec(city, spec, progress=bar.update_clock if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()
-    if args.city is not None:
-        result.manifest["city"]["bundle"] = str(args.city)
-        result.manifest["city"]["bundle_sha256"] = file_sha256(args.city)
     out = write_run(result, args.output, force=args.force)
-    print(format_summary(result.kpis, city_name=city.name, start=start, end=end))
+    print(
+        format_summary(
+            result.kpis, city_name=city.name, start=spec.window.start, end=spec.window.end
+        )
+    )
+    for note in result.kpis.get("notes", []):
+        print(f"warning: {note}")
+    print(f"digest {spec.digest}")
     print(f"wrote {out}")
     return 0
 
 
-def _closure(city, text: str, start: float) -> tuple:
-    """``"ROAD@HH:MM"`` (or ``"ROAD"``: from the start) → ``(edges, at)`` for ``run_day``."""
-    from twin.road_lookup import find_road
+def make_spec(args: argparse.Namespace, city):
+    """The run specification the options describe (or the file of ``--spec``)."""
+    from sim.parameters import Layer
+    from sim.spec import RunSpec, SpecError, Window
+    from sim.spec_builder import build_spec, closure_from_text
 
-    road, _, at = text.rpartition("@") if "@" in text else (text, "", "")
-    edges = find_road(city.drive, road)
-    return edges, _window_time(at, f"--close {text!r}") if at else start
+    if args.spec is not None:
+        given = [
+            option
+            for option, value in (
+                ("--trips", args.trips),
+                ("--start", args.start),
+                ("--end", args.end),
+                ("--seed", args.seed),
+                ("--scale", args.scale),
+                ("--close", args.close),
+                ("--set", args.settings),
+                ("--no-tourists", args.no_tourists),
+                ("--no-emergency", args.no_emergency),
+            )
+            if value
+        ]
+        if given:
+            raise SpecError(
+                f"--spec runs the file as it is; {', '.join(given)} cannot change it. Edit "
+                "the file, or leave --spec out and give the options"
+            )
+        return RunSpec.read(args.spec)
+    start = _window_time(args.start or "00:00", "--start")
+    end = _window_time(args.end or "24:00", "--end")
+    if end <= start:
+        raise SpecError(
+            f"--end {args.end} is not after --start {args.start or '00:00'}; give an end later "
+            "than the start (use 24:00 for midnight, up to 48:00 to run past it)"
+        )
+    window = Window(start, end)
+    closures = [closure_from_text(city, text, window=window) for text in args.close]
+    overrides = []
+    if args.scale is not None:
+        overrides.append(("demand", Layer("--scale", {"scale": args.scale})))
+    return build_spec(
+        city,
+        seed=0 if args.seed is None else args.seed,
+        start=start,
+        end=end,
+        tourists=not args.no_tourists,
+        emergency=not args.no_emergency,
+        overrides=overrides,
+        settings=args.settings,
+        interventions=closures,
+        trips=args.trips,
+        bundle=args.city,
+    )
 
 
 class _ClockBar:

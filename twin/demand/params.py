@@ -24,6 +24,7 @@ __all__ = [
     "DemandParams",
     "Purpose",
     "load_demand_params",
+    "params_from_data",
     "resolve_demand_params",
 ]
 
@@ -181,7 +182,7 @@ def load_demand_params(
     if overrides:
         data = _merge(data, overrides, "demand overrides")
         where = f"{where} + overrides"
-    return _params_from_data(data, where)
+    return params_from_data(data, where)
 
 
 def _number(section: Mapping[str, Any], key: str, where: str, *, low: float, high: float) -> float:
@@ -191,7 +192,15 @@ def _number(section: Mapping[str, Any], key: str, where: str, *, low: float, hig
     return float(value)
 
 
-def _params_from_data(data: dict[str, Any], where: str) -> DemandParams:
+def params_from_data(data: dict[str, Any], where: str) -> DemandParams:
+    """Demand parameters from TOML-shaped data (every key of ``demand.toml``), checked.
+
+    Raises
+    ------
+    ConfigError
+        Out-of-range values, bad purposes or a malformed departure profile; the message
+        starts with ``where``.
+    """
     gen, mode, dist = data["generation"], data["mode"], data["distribution"]
     purposes = []
     for k, item in enumerate(data.get("purposes", [])):
