@@ -24,6 +24,8 @@ kind                     what happens in the window
 ``move_station``         a station's base moves to another node
 ``set_station_units``    a station's number of units
 ``change_site``          a tourist site closes, or its capacity or gate throughput changes
+``event_trips``          visitors of an event drive to a place before it starts and home
+                         after it ends (extra vehicle trips in the demand)
 =======================  ==================================================================
 """
 
@@ -44,6 +46,7 @@ __all__ = [
     "ChangeLinks",
     "ChangeSite",
     "CloseLinks",
+    "EventTrips",
     "Intervention",
     "InterventionError",
     "MoveStation",
@@ -387,6 +390,51 @@ class ChangeSite(Intervention):
         return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class EventTrips(Intervention):
+    """Visitors of an event at a drive node, travelling by the run's vehicle mix.
+
+    They arrive during the hour before ``start`` and leave during the hour after ``until``
+    (both clipped to the run's window), from and to homes drawn by residents; each vehicle
+    carries ``persons_per_vehicle`` visitors. ``start`` and ``until`` are required.
+
+    Attributes
+    ----------
+    node_id
+        The drive node of the place.
+    visitors
+        Persons who come.
+    persons_per_vehicle
+        Visitors per vehicle (1.5: mostly motorbikes with a passenger).
+    """
+
+    kind: ClassVar[str] = "event_trips"
+    node_id: int
+    visitors: int
+    persons_per_vehicle: float = 1.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.start is None or self.until is None:
+            raise InterventionError("event_trips needs a window: give from and until")
+        if (
+            isinstance(self.visitors, bool)
+            or not isinstance(self.visitors, int)
+            or self.visitors < 1
+        ):
+            raise InterventionError(
+                f"event_trips: visitors = {self.visitors!r}; give a whole number >= 1"
+            )
+        value = self.persons_per_vehicle
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 1:
+            raise InterventionError(
+                f"event_trips: persons_per_vehicle = {value!r}; give a number >= 1"
+            )
+        object.__setattr__(self, "persons_per_vehicle", float(value))
+        if self.classes:
+            raise InterventionError("event_trips uses the run's vehicle mix; give no classes")
+
+
 #: Intervention classes by ``kind``.
 KINDS: dict[str, type[Intervention]] = {
     cls.kind: cls
@@ -399,6 +447,7 @@ KINDS: dict[str, type[Intervention]] = {
         MoveStation,
         SetStationUnits,
         ChangeSite,
+        EventTrips,
     )
 }
 

@@ -49,6 +49,7 @@ __all__ = [
     "FAMILIES",
     "Layer",
     "assignment",
+    "check_overrides",
     "defaults",
     "flat_keys",
     "parse_value",
@@ -226,6 +227,30 @@ def typed(spec: Any, family: str) -> Any:
     :class:`~sim.emergency.params.EmergencyParams`, or the vehicle class table (a DataFrame
     indexed by ``vehicle_class``)."""
     return _family(family).build(spec.params(family), f"{family} parameters of the run")
+
+
+def check_overrides(family: str, values: Mapping[str, Any], *, source: str) -> list[str]:
+    """Every unknown key and wrong type in ``values`` (one message each, naming the closest
+    valid key), without stopping at the first; ranges are checked by :func:`resolve`."""
+    base = defaults(family)
+    messages = []
+    for path, value in _leaves(values, ()):
+        nested: Any = value
+        for part in reversed(path):
+            nested = {part: nested}
+        try:
+            _merge(base, nested, path=family, source=source)
+        except ConfigError as exc:
+            messages.append(str(exc))
+    return messages
+
+
+def _leaves(values: Any, prefix: tuple[str, ...]):
+    if isinstance(values, Mapping) and values:
+        for key, value in values.items():
+            yield from _leaves(value, (*prefix, str(key)))
+    elif prefix:
+        yield prefix, values
 
 
 def resolve_all(layers: Iterable[tuple[str, Layer]] = ()) -> dict[str, Any]:

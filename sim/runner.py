@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.interventions import AddRoad, CloseLinks, Intervention, StationSpec
+from sim.interventions import AddRoad, CloseLinks, EventTrips, Intervention, StationSpec
 from sim.manifest import build_manifest, trips_checksum
 from sim.parameters import Layer, typed
 from sim.result import RunResult
@@ -119,6 +119,7 @@ def run(
     demand = None
     if spec.parts.traffic == "simulate":
         demand = _trips_for(run_city, spec, trips, streams["demand"], vehicles)
+        demand = _with_event_trips(run_city, spec, demand, streams["demand"], vehicles)
         if len(demand) == 0:
             notes.append(
                 f"no trip departs between {format_clock(start)} and {format_clock(end)}: the "
@@ -189,13 +190,22 @@ def run(
             if key in kpis:
                 log.warning("KPI %r reported by %s overrides an earlier part's value", key, part)
             kpis[key] = _plain(value)
+    net = run_city.drive
+    engine_trips = roads.trips_table() if demand is not None else None
+    if engine_trips is not None:
+        kpis["trips_unroutable_by_zone"] = _unroutable_by_zone(engine_trips, run_city)
+        lost = sum(kpis["trips_unroutable_by_zone"].values())
+        if lost:
+            notes.append(
+                f"{lost} trips could not reach their destination (no open road): by origin "
+                f"zone {kpis['trips_unroutable_by_zone']}"
+            )
     notes.extend(world.notes)
     if notes:
         kpis["notes"] = notes
         for note in notes:
-            log.warning(note)
-    net = run_city.drive
-    trips_out = _trips_output(roads.trips_table(), net) if demand is not None else _no_trips()
+            log.info(note)
+    trips_out = _trips_output(engine_trips, net) if demand is not None else _no_trips()
     links_out = _links_output(roads.links_table(), net) if demand is not None else _no_links()
     visits = tourist_model.visits_table() if tourist_model is not None else None
     incidents = None
@@ -302,6 +312,34 @@ def _trips_for(
     return table
 
 
+def _with_event_trips(
+    city: City,
+    spec: RunSpec,
+    demand: pd.DataFrame,
+    rng: np.random.Generator,
+    vehicles: pd.DataFrame,
+) -> pd.DataFrame:
+    """The demand with the trips of the specification's events (drawn from a child of the
+    demand stream, so the day's own trips are the same with or without them)."""
+    events = [item for item in spec.interventions if isinstance(item, EventTrips)]
+    if not events:
+        return demand
+    from sim.events import event_trips
+
+    first = int(demand["trip_id"].max()) + 1 if len(demand) else 0
+    extra = event_trips(
+        city,
+        events,
+        rng=rng.spawn(1)[0],
+        vehicles=vehicles,
+        start=spec.window.start,
+        end=spec.window.end,
+        first_trip_id=first,
+    )
+    table = pd.concat([demand, extra], ignore_index=True)
+    return table.sort_values("depart", kind="stable").reset_index(drop=True)
+
+
 def _roads(env, city, spec, demand, vehicles, streams, replay):
     if spec.parts.traffic == "simulate":
         from sim.traffic.engine import Traffic
@@ -368,6 +406,18 @@ def _report_progress(env: simpy.Environment, progress: Callable[[float], None], 
 
 
 # -- outputs -----------------------------------------------------------------------------------
+def _unroutable_by_zone(table: pd.DataFrame, city: City) -> dict[str, int]:
+    """Demand trips that could not reach their destination, by the name of their origin's
+    zone (only zones with any)."""
+    lost = table[(table["source"] == "demand") & table["status"].isin(["unroutable", "stranded"])]
+    if lost.empty:
+        return {}
+    zone = np.asarray(city.node_zone)[lost["origin"].to_numpy(np.int64)]
+    names = city.zones.set_index("zone")["name"] if len(city.zones) else pd.Series(dtype=str)
+    counts = pd.Series(zone).value_counts().sort_index()
+    return {str(names.get(z, z)): int(n) for z, n in counts.items()}
+
+
 def _trips_output(table: pd.DataFrame, net) -> pd.DataFrame:
     """The engine's demand trips in the contract's form: node ids, columns and dtypes."""
     if "source" in table.columns:

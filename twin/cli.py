@@ -15,7 +15,7 @@ import sys
 from twin.errors import TwinError
 
 #: Subcommands in the order ``twin --help`` lists them.
-COMMANDS = ("build", "info", "export", "run", "coverage", "site")
+COMMANDS = ("build", "info", "export", "run", "scenario", "compare", "coverage", "site")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,13 +20,23 @@ def _nodes(nx: int, ny: int, spacing: float) -> dict[str, np.ndarray]:
     ii, jj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="xy")
     x = _ORIGIN_X + ii.ravel() * spacing
     y = _ORIGIN_Y + jj.ravel() * spacing
+    lon, lat = lonlat(x, y)
     return {
         "node_id": np.arange(nx * ny, dtype=np.int64) + 1,
         "x": x,
         "y": y,
-        "lon": 107.58 + (x - _ORIGIN_X) / 106_700.0,
-        "lat": 16.41 + (y - _ORIGIN_Y) / 110_600.0,
+        "lon": lon,
+        "lat": lat,
     }
+
+
+def lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude (degrees) of points in Huế's CRS (EPSG:32648, metres)."""
+    import pyproj
+
+    transformer = pyproj.Transformer.from_crs(HUE_CRS, "EPSG:4326", always_xy=True)
+    lon, lat = transformer.transform(np.asarray(x, float), np.asarray(y, float))
+    return np.asarray(lon, float), np.asarray(lat, float)
 
 
 def grid_network(

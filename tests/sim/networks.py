@@ -7,7 +7,7 @@ import pandas as pd
 
 from twin.city import City
 from twin.network import Network
-from twin.synthetic import city_on
+from twin.synthetic import city_on, lonlat
 
 
 def network(tails, heads, *, length, speed=10.0, capacity=3600.0, jam_density=150.0, ids=None):
@@ -20,6 +20,7 @@ def network(tails, heads, *, length, speed=10.0, capacity=3600.0, jam_density=15
         return np.broadcast_to(np.asarray(value, dtype=float), (m,)).copy()
 
     x = 745_000.0 + 100.0 * np.arange(n)
+    lon, lat = lonlat(x, np.full(n, 1_815_000.0))
     edges = {
         "length": per_edge(length),
         "speed": per_edge(speed),
@@ -35,8 +36,8 @@ def network(tails, heads, *, length, speed=10.0, capacity=3600.0, jam_density=15
             "node_id": np.arange(n, dtype=np.int64) + 1000,
             "x": x,
             "y": np.full(n, 1_815_000.0),
-            "lon": 107.58 + (x - 745_000.0) / 106_700.0,
-            "lat": np.full(n, 16.41),
+            "lon": lon,
+            "lat": lat,
         },
         tail=tails,
         head=heads,

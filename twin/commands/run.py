@@ -30,6 +30,13 @@ def add_parser(subparsers) -> None:
         "make a run specification (see --dry-run); --spec runs one from a file. Times are "
         "seconds after midnight in the outputs.",
     )
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO",
+        help="a scenario: a .toml file or a library name such as hue/festival (see `twin "
+        "scenario list`); its first replication runs",
+    )
     add_city_argument(parser)
     parser.add_argument(
         "--spec",
@@ -97,8 +104,18 @@ def run(args: argparse.Namespace) -> int:
         raise SpecError("give the run folder with -o RUN_DIR (or --dry-run to run nothing)")
     if args.output is not None and not args.dry_run:
         check_run_dir(args.output, force=args.force)
-    city = load_city(args.city)
-    spec = make_spec(args, city)
+    scenario = None
+    if args.scenario is not None:
+        from scenarios.compare import scenario_city
+        from scenarios.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        city, args.city = (
+            (load_city(args.city), args.city) if args.city else scenario_city(scenario)
+        )
+    else:
+        city = load_city(args.city)
+    spec = make_spec(args, city, scenario)
     if args.dry_run:
         print(spec.to_toml(), end="")
         print(f"digest: {spec.digest}")
@@ -122,34 +139,42 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_spec(args: argparse.Namespace, city):
-    """The run specification the options describe (or the file of ``--spec``)."""
+def make_spec(args: argparse.Namespace, city, scenario=None):
+    """The run specification the options describe, the scenario compiles to (with ``--seed``
+    and ``--set`` laid over it), or the file of ``--spec`` holds."""
     from sim.parameters import Layer
     from sim.spec import RunSpec, SpecError, Window
     from sim.spec_builder import build_spec, closure_from_text
 
-    if args.spec is not None:
+    if scenario is not None or args.spec is not None:
+        fixed = "--spec runs the file" if scenario is None else "a scenario runs"
         given = [
             option
             for option, value in (
                 ("--trips", args.trips),
                 ("--start", args.start),
                 ("--end", args.end),
-                ("--seed", args.seed),
                 ("--scale", args.scale),
                 ("--close", args.close),
-                ("--set", args.settings),
                 ("--no-tourists", args.no_tourists),
                 ("--no-emergency", args.no_emergency),
+                *(() if scenario else (("--seed", args.seed), ("--set", args.settings))),
+                ("--spec", args.spec if scenario else None),
             )
             if value
         ]
         if given:
             raise SpecError(
-                f"--spec runs the file as it is; {', '.join(given)} cannot change it. Edit "
-                "the file, or leave --spec out and give the options"
+                f"{fixed} as it is; {', '.join(given)} cannot change it. Edit "
+                "the file, or leave it out and give the options"
             )
-        return RunSpec.read(args.spec)
+        if scenario is None:
+            return RunSpec.read(args.spec)
+        from scenarios.compile import compile_scenario
+
+        return compile_scenario(
+            scenario, city, seed=args.seed, bundle=args.city, settings=args.settings
+        )
     start = _window_time(args.start or "00:00", "--start")
     end = _window_time(args.end or "24:00", "--end")
     if end <= start:
