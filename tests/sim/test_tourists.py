@@ -12,9 +12,11 @@ import pytest
 import simpy
 
 from sim.roads import FreeFlowRoads, Journey
+from sim.tourists.errors import TouristsError
 from sim.tourists.itinerary import PlaceTimes, plan_itinerary, reverse_csr
-from sim.tourists.model import TRIP_COLUMNS, VISIT_COLUMNS, Tourists, TouristsError
+from sim.tourists.model import Tourists
 from sim.tourists.params import load_tourist_params
+from sim.tourists.records import TRIP_COLUMNS, VISIT_COLUMNS
 from twin.errors import ConfigError
 
 HEADER = (
@@ -302,9 +304,9 @@ def test_runs_are_reproducible_by_seed(grid, table):
 def test_the_day_population_is_drawn_from_lodging_by_type_and_size(grid, table):
     env, model = make(grid, table, seed=2, tourists_per_day=2000, tour_group_share=0.0)
     model.start()
-    parties = model._parties
+    parties = model.population.parties
     assert sum(p.size for p in parties) == 2000
-    from_hotel = np.mean([p.home == len(model.sites) + 0 for p in parties])
+    from_hotel = np.mean([p.home == model.places.lodging_place(0) for p in parties])
     # the hotel weighs 1.3 x 40 rooms, the hostel 0.7 x 24 beds
     expected = 52.0 / (52.0 + 16.8)
     assert from_hotel == pytest.approx(expected, abs=0.04)
@@ -323,7 +325,7 @@ def test_festival_and_scale_multiply_the_days_tourists(grid, table):
         tour_group_size=20, tour_group_share=0.5,
     )  # fmt: skip
     model.start()
-    kinds = [(p.tour, p.size) for p in model._parties]
+    kinds = [(p.tour, p.size) for p in model.population.parties]
     assert sum(size for _, size in kinds) == 400
     assert sum(1 for tour, _ in kinds if tour) == 10  # 200 of 400 in groups of 20
 
@@ -472,7 +474,7 @@ def test_the_attraction_table_can_come_from_the_parameters(grid, table):
         env, grid, roads, rng=np.random.default_rng(0),
         params={"attractions_table": str(table), "tourists_per_day": 0},
     )  # fmt: skip
-    assert list(model.sites["site"]) == ["Citadel", "Pagoda", "Market", "Boats"]
+    assert list(model.sites.table["site"]) == ["Citadel", "Pagoda", "Market", "Boats"]
 
 
 @pytest.mark.hue
