@@ -214,6 +214,61 @@ class Tourists:
             return
         self.population.draw_day(self.lodging, self.sites.table["popularity"].to_numpy(float))
 
+    # -- changes during the run -----------------------------------------------------------
+    def change_site(
+        self,
+        site: str,
+        *,
+        closed: bool | None = None,
+        capacity: float | None = None,
+        gate_per_min: float | None = None,
+    ) -> int:
+        """Change an attraction from now (the run's clock) until :meth:`undo_site_change`.
+
+        The site's state is its table values with every active change applied in the
+        order made, so changes whose windows overlap can be undone in any order.
+
+        Parameters
+        ----------
+        site
+            The site's name, as in the attraction table's ``site`` column.
+        closed
+            ``True``: nobody enters from now on (parties that arrive, wait for room or
+            reach the gate are turned away, recorded as missed visits with reason
+            ``"closed"``); visitors inside finish their visit. ``False`` reopens it against
+            an earlier change. Opening hours still apply.
+        capacity
+            Visitors inside at once (at least 1; ``math.inf`` for no limit). A lower
+            capacity admits nobody new until the visitors fall below it; a higher one
+            admits waiting parties at once.
+        gate_per_min
+            Visitors per minute through the ticket gate, for parties whose turn comes from
+            now on (a site without a gate gets one).
+
+        Returns
+        -------
+        The change's id, for :meth:`undo_site_change`.
+
+        Raises
+        ------
+        TouristsError
+            An unknown site (the message names the closest), nothing to change, or a value
+            out of range.
+        """
+        return self.sites.change(
+            self.sites.row(site), closed=closed, capacity=capacity, gate_per_min=gate_per_min
+        )
+
+    def undo_site_change(self, change_id: int) -> None:
+        """Undo a change made by :meth:`change_site` (now, on the run's clock).
+
+        Raises
+        ------
+        TouristsError
+            ``change_id`` is not an active change (unknown, or already undone).
+        """
+        self.sites.undo(change_id)
+
     # -- outputs -------------------------------------------------------------------------
     def visits_table(self) -> pd.DataFrame:
         """One row per tourist per planned visit; see

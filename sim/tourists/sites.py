@@ -162,7 +162,9 @@ class Sites:
         )
 
     def _closest(self, name: str) -> str:
-        folded = {}
+        if not self.names:
+            return " (this run has no tourist sites)"
+        folded: dict[str, str] = {}
         for known in self.names:
             folded.setdefault(fold_accents(known), known)
         close = difflib.get_close_matches(fold_accents(name), list(folded), n=3, cutoff=0.5)
