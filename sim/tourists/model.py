@@ -47,6 +47,11 @@ from twin.clock import parse_clock
 
 logger = logging.getLogger(__name__)
 
+_HOW_TO_FIX = (
+    "tourists need lodging POIs (a city built from OpenStreetMap has them; a GMNS network "
+    "does not) and an attraction table whose rows name the city's POIs or give lon/lat"
+)
+
 __all__ = ["Tourists"]
 
 
@@ -87,6 +92,10 @@ class Tourists:
         The day's parties (drawn by :meth:`start`).
     records
         The visits and trips so far.
+    skipped
+        Why no tourists are simulated in this city (it has no lodging or no sites), or
+        ``None`` when they are. A skipped component warns once, when it is made; its
+        tables are empty and its KPIs count zero.
     """
 
     def __init__(
@@ -107,14 +116,16 @@ class Tourists:
             table = attractions.reset_index(drop=True)
         else:
             table = resolve_attractions(city, attractions, other_sites=self.params.other_sites)
-        if table.empty:
-            logger.warning(
-                "city %r has no tourist sites (no row of the attraction table matches its POIs "
-                "and it has no sightseeing POIs): no tourists are simulated. Pass an attraction "
-                "table whose rows name this city's POIs, or give them lon/lat",
-                city.name,
-            )
         self.lodging = city.pois[city.pois["category"].isin(LODGING)].reset_index(drop=True)
+        self.skipped: str | None = None
+        missing = _missing_for_tourists(
+            has_lodging=not self.lodging.empty, has_sites=not table.empty
+        )
+        if missing:
+            self.skipped = (
+                f"city {city.name!r} has {' and '.join(missing)}, so no tourists are simulated"
+            )
+            logger.warning("%s; %s", self.skipped, _HOW_TO_FIX)
         self.sites = Sites(env, table)
         self.places = Places(table, self.lodging, city.node_zone)
         self.population = Population(
@@ -154,6 +165,8 @@ class Tourists:
         """
         if self._started:
             raise TouristsError("add_party must be called before start(); add parties first")
+        if self.skipped is not None:
+            raise TouristsError(f"cannot add a party: {self.skipped}")
         if size < 1:
             raise TouristsError(f"a party has {size} persons; give size >= 1")
         home = self._lodging_row(lodging)
@@ -184,7 +197,9 @@ class Tourists:
         """Draw the day's parties, plan their days and start their processes."""
         if self._started:
             raise TouristsError("start() was called twice on the same Tourists")
-        self._draw_day()
+        if self.skipped is None:
+            popularity = self.sites.table["popularity"].to_numpy(float)
+            self.population.draw_day(self.lodging, popularity)
         self._started = True
         parties = self.population.parties
         if not parties:
@@ -198,21 +213,6 @@ class Tourists:
         )
         for party in parties:
             days.start(party)
-
-    def _draw_day(self) -> None:
-        total = round(self.params.tourists_today)
-        if total <= 0:
-            return
-        if self.lodging.empty or self.sites.table.empty:
-            logger.warning(
-                "city %r has %s, so its %d tourists are not simulated; use a city with "
-                "lodging POIs and tourist sites, or set tourists_per_day = 0",
-                self.city.name,
-                "no hotel, hostel or guest house POIs" if self.lodging.empty else "no sites",
-                total,
-            )
-            return
-        self.population.draw_day(self.lodging, self.sites.table["popularity"].to_numpy(float))
 
     # -- changes during the run -----------------------------------------------------------
     def change_site(
@@ -329,3 +329,13 @@ class Tourists:
             if zone in counts.index:
                 counts[zone] = count
         return counts
+
+
+def _missing_for_tourists(*, has_lodging: bool, has_sites: bool) -> list[str]:
+    """What a city lacks for tourists to be simulated (empty when nothing)."""
+    missing = []
+    if not has_lodging:
+        missing.append("no hotel, hostel or guest house POIs")
+    if not has_sites:
+        missing.append("no tourist sites (no row of the attraction table matches its POIs)")
+    return missing

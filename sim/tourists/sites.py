@@ -157,13 +157,13 @@ class Sites:
         if site in self.names:
             return self.names.index(site)
         raise TouristsError(
-            f"site {site!r} is not among the simulated sites{self._closest(str(site))}; "
-            f"name a site as in the attraction table's site column"
+            f"site {site!r} is not among the simulated sites{self._closest(str(site))} "
+            f"(sites are named as in the attraction table's site column)"
         )
 
     def _closest(self, name: str) -> str:
         if not self.names:
-            return " (this run has no tourist sites)"
+            return "; this run has no tourist sites"
         folded: dict[str, str] = {}
         for known in self.names:
             folded.setdefault(fold_accents(known), known)
@@ -171,8 +171,8 @@ class Sites:
         if close:
             return f"; did you mean {[folded[c] for c in close]}?"
         if len(self) <= 12:
-            return f" {self.names}"
-        return f" ({len(self)} sites, e.g. {self.names[:5]})"
+            return f"; the sites are {self.names}"
+        return f"; there are {len(self)} sites, e.g. {self.names[:5]}"
 
     def label(self, s: int) -> tuple[str, str, int]:
         """Name, ``poi_id`` and zone of site ``s``, as the visit records carry them."""

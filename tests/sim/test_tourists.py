@@ -17,6 +17,7 @@ from sim.tourists.itinerary import PlaceTimes, plan_itinerary, reverse_csr
 from sim.tourists.model import Tourists
 from sim.tourists.params import load_tourist_params
 from sim.tourists.records import TRIP_COLUMNS, VISIT_COLUMNS
+from twin.attractions.sites import resolve_attractions
 from twin.errors import ConfigError
 
 HEADER = (
@@ -450,20 +451,52 @@ def test_a_parameter_file_overrides_the_defaults(tmp_path):
     assert other.max_sites == 3 and "pagoda_temple" in other.categories
 
 
-def test_bad_parties_and_cities_are_refused(grid, table, caplog):
+def test_bad_parties_are_refused(grid, table):
     _, model = make(grid, table)
+    assert model.skipped is None
     with pytest.raises(TouristsError, match="not a hotel, hostel or guest house"):
         model.add_party("Hotel Z", depart="08:00", wishlist=["Citadel"])
-    with pytest.raises(TouristsError, match="not among the simulated sites"):
-        model.add_party("Hotel A", depart="08:00", wishlist=["Louvre"])
-    # a city with no lodging (a GMNS network, say) simulates no tourists and says why
-    no_lodging = replace(grid, pois=grid.pois[~grid.pois["category"].isin(["hotel", "hostel"])])
-    env, model = make(no_lodging, table, tourists_per_day=10)
-    with caplog.at_level(logging.WARNING, logger="sim.tourists.model"):
+    with pytest.raises(TouristsError, match=r"not among the simulated sites; did you mean"):
+        model.add_party("Hotel A", depart="08:00", wishlist=["Citadell"])
+
+
+def _no_lodging(grid):
+    """The grid without its hotel and hostel (a GMNS network has no POIs at all)."""
+    return replace(grid, pois=grid.pois[~grid.pois["category"].isin(["hotel", "hostel"])])
+
+
+@pytest.mark.parametrize(
+    ("city", "without", "fragment"),
+    [
+        (_no_lodging, "nothing", "no hotel, hostel or guest house POIs"),
+        (lambda grid: grid, "sites", "no tourist sites"),
+        (_no_lodging, "sites", "no hotel, hostel or guest house POIs and no tourist sites"),
+    ],
+    ids=["no lodging", "no sites", "neither"],
+)
+def test_a_city_with_nothing_for_tourists_is_skipped_with_one_warning(
+    grid, table, caplog, city, without, fragment
+):
+    city = city(grid)
+    attractions = table
+    if without == "sites":  # a resolved site table with no rows
+        attractions = resolve_attractions(grid, table).iloc[0:0]
+    with caplog.at_level(logging.WARNING):
+        env, model = make(city, attractions, tourists_per_day=500)
+        with pytest.raises(TouristsError, match="cannot add a party: city 'grid 5x5' has no"):
+            model.add_party(0, depart="08:00", wishlist=[])
         model.start()
-    assert "no hotel, hostel or guest house POIs" in caplog.text
-    env.run()
-    assert model.kpis()["tourists_total"] == 0 and model.visits_table().empty
+        env.run()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and fragment in warnings[0].getMessage()
+    assert model.skipped is not None and fragment in model.skipped
+    assert "so no tourists are simulated" in model.skipped
+    kpis = model.kpis()
+    counts = {k: v for k, v in kpis.items() if k.endswith(("_total", "_trips")) or "missed" in k}
+    assert len(counts) == 7
+    assert counts and all(v == 0 and isinstance(v, int) for v in counts.values())
+    assert all(np.isfinite(v) for v in kpis.values())
+    assert model.visits_table().empty and model.trips_table().empty
     assert model.tourists_by_zone().sum() == 0
 
 
