@@ -32,11 +32,6 @@ class RoomPool:
         self.held = 0
         self._queue: deque[tuple[simpy.Event, int]] = deque()
 
-    @property
-    def waiting(self) -> int:
-        """Parties waiting for room."""
-        return len(self._queue)
-
     def request(self, k: int) -> simpy.Event:
         """Ask for ``k`` places; the event succeeds when they are granted."""
         event = self.env.event()
