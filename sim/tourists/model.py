@@ -93,9 +93,9 @@ class Tourists:
     records
         The visits and trips so far.
     skipped
-        Why no tourists are simulated in this city (it has no lodging or no sites), or
-        ``None`` when they are. A skipped component warns once, when it is made; its
-        tables are empty and its KPIs count zero.
+        Why no tourists are simulated in this city (``"city 'X' has no hotel, hostel or
+        guest house POIs"``, or no sites), or ``None`` when they are. A skipped component
+        warns once, when it is made; its tables are empty and its KPIs count zero.
     """
 
     def __init__(
@@ -122,10 +122,8 @@ class Tourists:
             has_lodging=not self.lodging.empty, has_sites=not table.empty
         )
         if missing:
-            self.skipped = (
-                f"city {city.name!r} has {' and '.join(missing)}, so no tourists are simulated"
-            )
-            logger.warning("%s; %s", self.skipped, _HOW_TO_FIX)
+            self.skipped = f"city {city.name!r} has {' and '.join(missing)}"
+            logger.warning("no tourists are simulated: %s; %s", self.skipped, _HOW_TO_FIX)
         self.sites = Sites(env, table)
         self.places = Places(table, self.lodging, city.node_zone)
         self.population = Population(

@@ -9,6 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.interventions import ChangeSite
+from sim.runner import run
+from sim.spec_builder import build_spec
 from sim.tourists.errors import TouristsError
 from tests.sim.test_tourists import HEADER, make
 
@@ -304,3 +307,30 @@ def test_bad_site_changes_are_refused(grid, tmp_path, change, fragment):
     assert model.sites.state("Citadel").closed is False  # nothing was changed
     with pytest.raises(TouristsError, match="site change 7 is not active"):
         model.undo_site_change(7)
+
+
+# -- through a run specification -------------------------------------------------------------
+
+
+def test_a_change_site_intervention_closes_the_site_in_a_run(grid):
+    # The default attraction table matches nothing in the grid city; its named sightseeing
+    # POIs (the Citadel, the Pagoda) become sites with the other-sites defaults.
+    later = ["tourists.schedule.depart_mean=10:30", "tourists.schedule.depart_latest=13:30"]
+
+    def citadel(interventions):
+        spec = build_spec(
+            grid, seed=1, start="06:00", end="22:00", traffic="free_flow", emergency=False,
+            settings=["tourists.demand.tourists_per_day=400", *later],
+            interventions=interventions,
+        )  # fmt: skip
+        visits = run(grid, spec).visits
+        return visits[visits["site"] == "Citadel"]
+
+    closed = ChangeSite(site="Citadel", closed=True, start=10 * 3600.0, until=12 * 3600.0)
+    base, changed = citadel([]), citadel([closed])
+    window = (10 * 3600, 12 * 3600)
+    entered = changed.loc[~changed["missed"], "enter"]
+    assert base.loc[~base["missed"], "enter"].between(*window, inclusive="left").sum() > 20
+    assert entered.between(*window, inclusive="left").sum() == 0
+    assert (entered >= 12 * 3600).sum() > 0
+    assert changed["missed_reason"].eq("closed").sum() > 20

@@ -12,6 +12,8 @@ import pytest
 import simpy
 
 from sim.roads import FreeFlowRoads, Journey
+from sim.runner import run
+from sim.spec_builder import build_spec
 from sim.tourists.errors import TouristsError
 from sim.tourists.itinerary import PlaceTimes, plan_itinerary, reverse_csr
 from sim.tourists.model import Tourists
@@ -490,7 +492,7 @@ def test_a_city_with_nothing_for_tourists_is_skipped_with_one_warning(
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and fragment in warnings[0].getMessage()
     assert model.skipped is not None and fragment in model.skipped
-    assert "so no tourists are simulated" in model.skipped
+    assert "no tourists are simulated: city 'grid 5x5' has no" in warnings[0].getMessage()
     kpis = model.kpis()
     counts = {k: v for k, v in kpis.items() if k.endswith(("_total", "_trips")) or "missed" in k}
     assert len(counts) == 7
@@ -498,6 +500,16 @@ def test_a_city_with_nothing_for_tourists_is_skipped_with_one_warning(
     assert all(np.isfinite(v) for v in kpis.values())
     assert model.visits_table().empty and model.trips_table().empty
     assert model.tourists_by_zone().sum() == 0
+
+
+def test_a_run_notes_that_its_tourists_were_skipped(grid):
+    city = _no_lodging(grid)
+    spec = build_spec(
+        city, seed=1, start="06:00", end="12:00", traffic="free_flow", emergency=False
+    )
+    result = run(city, spec)
+    assert "tourists not simulated: city 'grid 5x5' has no hotel" in " ".join(result.kpis["notes"])
+    assert result.kpis["tourists_total"] == 0 and result.visits.empty
 
 
 def test_the_attraction_table_can_come_from_the_parameters(grid, table):
