@@ -1,16 +1,175 @@
-"""Tourist results: visits per site and hour, site summaries and the headline KPIs.
+"""Tourist records: the visits and trips of a run, and the results drawn from them.
 
-Pure functions of the tables :class:`sim.tourists.model.Tourists` records, so they also work on
-a run's saved ``visits.parquet``.
+:class:`TouristRecords` collects one row per tourist per planned visit and one row per party
+hop while the run goes. The results (visits per site and hour, site summaries, the headline
+KPIs) are pure functions of those tables, so they also work on a run's saved
+``visits.parquet``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
+from sim.tourists.population import Party
+
+__all__ = [
+    "MODES",
+    "TRIP_COLUMNS",
+    "VISIT_COLUMNS",
+    "TouristRecords",
+    "site_summary",
+    "tourist_kpis",
+    "visits_by_hour",
+]
+
 #: Ways a party travels between places.
 MODES = ("walk", "taxi", "xe_om", "tour_bus", "boat")
+#: Columns of :meth:`TouristRecords.visits_table`.
+VISIT_COLUMNS = (
+    "tourist_id",
+    "party_id",
+    "party_size",
+    "tour_group",
+    "site",
+    "poi_id",
+    "zone",
+    "arrive",
+    "open_wait",
+    "crowd_wait",
+    "gate_wait",
+    "enter",
+    "leave",
+    "mode_in",
+    "missed",
+    "missed_reason",
+)
+#: Columns of :meth:`TouristRecords.trips_table`.
+TRIP_COLUMNS = (
+    "party_id",
+    "persons",
+    "origin",
+    "destination",
+    "mode",
+    "depart",
+    "arrive",
+    "vehicles",
+)
+
+
+class TouristRecords:
+    """The visits and trips of one run, as they happen."""
+
+    def __init__(self) -> None:
+        self._visits: list[dict] = []
+        self._trips: list[dict] = []
+
+    def add_trip(
+        self,
+        party: Party,
+        *,
+        origin: str,
+        destination: str,
+        mode: str,
+        depart: float,
+        arrive: float,
+        vehicles: int,
+    ) -> None:
+        """One hop of a party: place names, mode, seconds after midnight, vehicles sent
+        into the traffic."""
+        self._trips.append(
+            {
+                "party_id": party.pid,
+                "persons": party.size,
+                "origin": origin,
+                "destination": destination,
+                "mode": mode,
+                "depart": depart,
+                "arrive": arrive,
+                "vehicles": vehicles,
+            }
+        )
+
+    def add_visit(
+        self,
+        party: Party,
+        site: tuple[str, str, int],
+        *,
+        missed: str | None,
+        mode: str | None,
+        arrive: float,
+        leave: float = np.nan,
+        open_wait: float = 0.0,
+        crowd_wait: float = 0.0,
+        gate_wait: float | Sequence[float] = np.nan,
+        enter: float | Sequence[float] = np.nan,
+    ) -> None:
+        """One row per member of ``party`` for a visit (or a missed one) of a site.
+
+        Parameters
+        ----------
+        party
+            The party.
+        site
+            The site's name, ``poi_id`` and zone.
+        missed
+            ``None`` for a visit, else why it was missed (``"closed"``, ``"crowded"``).
+        mode
+            How the party came (``None`` when it never set out).
+        arrive, leave
+            Seconds after midnight.
+        open_wait, crowd_wait
+            Seconds waited for opening and for room.
+        gate_wait, enter
+            Per member (or one value for all): seconds queued before one's own ticket
+            check, and when one was through the gate.
+        """
+        gate_wait = np.broadcast_to(np.asarray(gate_wait, float), (party.size,))
+        enter = np.broadcast_to(np.asarray(enter, float), (party.size,))
+        name, poi_id, zone = site
+        for j in range(party.size):
+            self._visits.append(
+                {
+                    "tourist_id": party.first_tourist + j,
+                    "party_id": party.pid,
+                    "party_size": party.size,
+                    "tour_group": party.tour,
+                    "site": name,
+                    "poi_id": poi_id,
+                    "zone": int(zone),
+                    "arrive": float(arrive),
+                    "open_wait": float(open_wait),
+                    "crowd_wait": float(crowd_wait),
+                    "gate_wait": float(gate_wait[j]),
+                    "enter": float(enter[j]),
+                    "leave": float(leave),
+                    "mode_in": mode,
+                    "missed": missed is not None,
+                    "missed_reason": missed,
+                }
+            )
+
+    def visits_table(self) -> pd.DataFrame:
+        """One row per tourist per planned visit (columns :data:`VISIT_COLUMNS`).
+
+        ``arrive``, ``enter`` and ``leave`` are seconds after midnight; ``open_wait``,
+        ``crowd_wait`` (waiting for room) and ``gate_wait`` (queueing before one's own
+        ticket check) are seconds. A missed visit has ``missed`` true and ``missed_reason``
+        ``"closed"`` (it could not be reached or entered before last entry, or the site was
+        closed by a change when the party came, waited for room or reached the gate;
+        ``arrive`` is NaN when the party gave it up before setting out) or ``"crowded"``
+        (the site stayed full for ``patience_s``).
+        """
+        table = pd.DataFrame(self._visits, columns=list(VISIT_COLUMNS))
+        table["missed"] = table["missed"].astype(bool)
+        return table
+
+    def trips_table(self) -> pd.DataFrame:
+        """One row per party hop (columns :data:`TRIP_COLUMNS`; times in seconds after
+        midnight)."""
+        return pd.DataFrame(self._trips, columns=list(TRIP_COLUMNS))
 
 
 def visits_by_hour(visits: pd.DataFrame) -> pd.DataFrame:

@@ -12,9 +12,14 @@ import pytest
 import simpy
 
 from sim.roads import FreeFlowRoads, Journey
+from sim.runner import run
+from sim.spec_builder import build_spec
+from sim.tourists.errors import TouristsError
 from sim.tourists.itinerary import PlaceTimes, plan_itinerary, reverse_csr
-from sim.tourists.model import TRIP_COLUMNS, VISIT_COLUMNS, Tourists, TouristsError
+from sim.tourists.model import Tourists
 from sim.tourists.params import load_tourist_params
+from sim.tourists.records import TRIP_COLUMNS, VISIT_COLUMNS
+from twin.attractions.sites import resolve_attractions
 from twin.errors import ConfigError
 
 HEADER = (
@@ -302,9 +307,9 @@ def test_runs_are_reproducible_by_seed(grid, table):
 def test_the_day_population_is_drawn_from_lodging_by_type_and_size(grid, table):
     env, model = make(grid, table, seed=2, tourists_per_day=2000, tour_group_share=0.0)
     model.start()
-    parties = model._parties
+    parties = model.population.parties
     assert sum(p.size for p in parties) == 2000
-    from_hotel = np.mean([p.home == len(model.sites) + 0 for p in parties])
+    from_hotel = np.mean([p.home == model.places.lodging_place(0) for p in parties])
     # the hotel weighs 1.3 x 40 rooms, the hostel 0.7 x 24 beds
     expected = 52.0 / (52.0 + 16.8)
     assert from_hotel == pytest.approx(expected, abs=0.04)
@@ -323,7 +328,7 @@ def test_festival_and_scale_multiply_the_days_tourists(grid, table):
         tour_group_size=20, tour_group_share=0.5,
     )  # fmt: skip
     model.start()
-    kinds = [(p.tour, p.size) for p in model._parties]
+    kinds = [(p.tour, p.size) for p in model.population.parties]
     assert sum(size for _, size in kinds) == 400
     assert sum(1 for tour, _ in kinds if tour) == 10  # 200 of 400 in groups of 20
 
@@ -448,21 +453,63 @@ def test_a_parameter_file_overrides_the_defaults(tmp_path):
     assert other.max_sites == 3 and "pagoda_temple" in other.categories
 
 
-def test_bad_parties_and_cities_are_refused(grid, table, caplog):
+def test_bad_parties_are_refused(grid, table):
     _, model = make(grid, table)
+    assert model.skipped is None
     with pytest.raises(TouristsError, match="not a hotel, hostel or guest house"):
         model.add_party("Hotel Z", depart="08:00", wishlist=["Citadel"])
-    with pytest.raises(TouristsError, match="not among the simulated sites"):
-        model.add_party("Hotel A", depart="08:00", wishlist=["Louvre"])
-    # a city with no lodging (a GMNS network, say) simulates no tourists and says why
-    no_lodging = replace(grid, pois=grid.pois[~grid.pois["category"].isin(["hotel", "hostel"])])
-    env, model = make(no_lodging, table, tourists_per_day=10)
-    with caplog.at_level(logging.WARNING, logger="sim.tourists.model"):
+    with pytest.raises(TouristsError, match=r"not among the simulated sites; did you mean"):
+        model.add_party("Hotel A", depart="08:00", wishlist=["Citadell"])
+
+
+def _no_lodging(grid):
+    """The grid without its hotel and hostel (a GMNS network has no POIs at all)."""
+    return replace(grid, pois=grid.pois[~grid.pois["category"].isin(["hotel", "hostel"])])
+
+
+@pytest.mark.parametrize(
+    ("city", "without", "fragment"),
+    [
+        (_no_lodging, "nothing", "no hotel, hostel or guest house POIs"),
+        (lambda grid: grid, "sites", "no tourist sites"),
+        (_no_lodging, "sites", "no hotel, hostel or guest house POIs and no tourist sites"),
+    ],
+    ids=["no lodging", "no sites", "neither"],
+)
+def test_a_city_with_nothing_for_tourists_is_skipped_with_one_warning(
+    grid, table, caplog, city, without, fragment
+):
+    city = city(grid)
+    attractions = table
+    if without == "sites":  # a resolved site table with no rows
+        attractions = resolve_attractions(grid, table).iloc[0:0]
+    with caplog.at_level(logging.WARNING):
+        env, model = make(city, attractions, tourists_per_day=500)
+        with pytest.raises(TouristsError, match="cannot add a party: city 'grid 5x5' has no"):
+            model.add_party(0, depart="08:00", wishlist=[])
         model.start()
-    assert "no hotel, hostel or guest house POIs" in caplog.text
-    env.run()
-    assert model.kpis()["tourists_total"] == 0 and model.visits_table().empty
+        env.run()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and fragment in warnings[0].getMessage()
+    assert model.skipped is not None and fragment in model.skipped
+    assert "no tourists are simulated: city 'grid 5x5' has no" in warnings[0].getMessage()
+    kpis = model.kpis()
+    counts = {k: v for k, v in kpis.items() if k.endswith(("_total", "_trips")) or "missed" in k}
+    assert len(counts) == 7
+    assert counts and all(v == 0 and isinstance(v, int) for v in counts.values())
+    assert all(np.isfinite(v) for v in kpis.values())
+    assert model.visits_table().empty and model.trips_table().empty
     assert model.tourists_by_zone().sum() == 0
+
+
+def test_a_run_notes_that_its_tourists_were_skipped(grid):
+    city = _no_lodging(grid)
+    spec = build_spec(
+        city, seed=1, start="06:00", end="12:00", traffic="free_flow", emergency=False
+    )
+    result = run(city, spec)
+    assert "tourists not simulated: city 'grid 5x5' has no hotel" in " ".join(result.kpis["notes"])
+    assert result.kpis["tourists_total"] == 0 and result.visits.empty
 
 
 def test_the_attraction_table_can_come_from_the_parameters(grid, table):
@@ -472,7 +519,7 @@ def test_the_attraction_table_can_come_from_the_parameters(grid, table):
         env, grid, roads, rng=np.random.default_rng(0),
         params={"attractions_table": str(table), "tourists_per_day": 0},
     )  # fmt: skip
-    assert list(model.sites["site"]) == ["Citadel", "Pagoda", "Market", "Boats"]
+    assert list(model.sites.table["site"]) == ["Citadel", "Pagoda", "Market", "Boats"]
 
 
 @pytest.mark.hue
