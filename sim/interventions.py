@@ -375,12 +375,14 @@ class ChangeSite(Intervention):
                 f"change_site {self.site!r} changes nothing; give closed = true, capacity or "
                 "gate_per_min"
             )
-        for name in ("capacity", "gate_per_min"):
+        for name, least in (("capacity", 1.0), ("gate_per_min", 0.0)):
             value = getattr(self, name)
             if value is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                raise InterventionError(f"change_site: {name} = {value!r}; give a number > 0")
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if not ok or not (value >= least if least else value > 0):
+                wanted = "a number of visitors >= 1" if least else "a number > 0"
+                raise InterventionError(f"change_site: {name} = {value!r}; give {wanted}")
             object.__setattr__(self, name, float(value))
 
     def to_dict(self) -> dict[str, Any]:

@@ -48,6 +48,8 @@ def base_file(folder):
         replications = 2
         [demand]
         scale = 0.5
+        [tourism.demand]
+        tourists_per_day = 400
         [emergency.units]
         ambulances_per_hospital = 3
         """,
