@@ -53,8 +53,8 @@ class Places:
         lodging_zones = np.full(len(lodging_nodes), -1, dtype=node_zone.dtype)
         lodging_zones[known] = node_zone[lodging_nodes[known]]
         self.zones = np.concatenate([sites["zone"].to_numpy(int), lodging_zones])
-        self._x: list[float] = sites["x"].to_numpy().tolist()
-        self._y: list[float] = sites["y"].to_numpy().tolist()
+        self._x: list[float] = [*sites["x"].to_numpy().tolist(), *lodging["x"].to_numpy().tolist()]
+        self._y: list[float] = [*sites["y"].to_numpy().tolist(), *lodging["y"].to_numpy().tolist()]
         self._boat_from: list[int] = sites["boat_from"].to_numpy().tolist()
 
     def __len__(self) -> int:
@@ -83,6 +83,10 @@ class Places:
     def pier(self, place: int) -> int:
         """The site whose boats serve ``place`` (a site), or -1 (no boat, or a lodging)."""
         return int(self._boat_from[place]) if self.is_site(place) else -1
+
+    def straight_m(self, a: int, b: int) -> float:
+        """Straight-line metres between two places."""
+        return math.hypot(self._x[b] - self._x[a], self._y[b] - self._y[a])
 
     def river_m(self, pier: int, site: int) -> float:
         """Straight-line metres from a pier to a site (both sites); the boat's route is this

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import simpy
 
-from sim.roads import Roads
+from sim.roads import Roads, UnreachableError
 from sim.tourists.itinerary import PlaceTimes
 from sim.tourists.params import TouristParams
 from sim.tourists.places import Places
@@ -122,6 +122,14 @@ class Travel:
             self._site_to_site[tour] = self.estimate(o, d, tour).reshape(n, n)
         return self._site_to_site[tour]
 
+    def _walk_s(self, origin: int, destination: int) -> float:
+        """Seconds on foot between two places: the walk network's distance, or 1.4 × the
+        straight line where the walk network has no path."""
+        metres = self.times.walk_m(origin, destination)
+        if not math.isfinite(metres):
+            metres = 1.4 * self.places.straight_m(origin, destination)
+        return metres / self.params.walk_speed_ms
+
     # -- hops --------------------------------------------------------------------------------
     def hop(self, party: Party, origin: int, destination: int, hop: int):
         """Move ``party`` from ``origin`` to ``destination`` (a SimPy generator).
@@ -138,7 +146,7 @@ class Travel:
         Returns
         -------
         The mode it went by: ``"walk"``, ``"boat"``, ``"tour_bus"``, ``"xe_om"`` or
-        ``"taxi"``.
+        ``"taxi"`` (``"walk"`` also when no open road leads to the destination).
         """
         env, prm, t, places = self.env, self.params, self.times, self.places
         u_mode, u_boat = party.u[min(hop, len(party.u) - 1)]
@@ -174,7 +182,12 @@ class Travel:
                 drives = [
                     self.roads.drive(o_node, d_node, vehicle_class=cls) for _ in range(vehicles)
                 ]
-                yield env.all_of(drives)
+                try:
+                    yield env.all_of(drives)
+                except UnreachableError:
+                    # no open road leads there (a closure, a flood): the party walks
+                    mode, vehicles = "walk", 0
+                    yield env.timeout(self._walk_s(origin, destination))
         self.records.add_trip(
             party,
             origin=places.name(origin),

@@ -159,3 +159,23 @@ def test_notes_say_what_had_no_effect(grid):
     )  # fmt: skip
     notes = run(grid, spec).kpis["notes"]
     assert any("after the window ends" in note for note in notes)
+
+
+def test_places_cut_off_from_the_roads_are_reported_and_the_run_finishes(grid):
+    citadel = int(grid.pois.loc[grid.pois["name"] == "Citadel", "drive_node"].iloc[0])
+    into = np.flatnonzero(grid.drive.indices == citadel)
+    cut = CloseLinks(edges=tuple(int(e) for e in grid.drive.edge_id[into]), label="cut off")
+    spec = build_spec(
+        grid,
+        seed=2,
+        start="07:00",
+        end="12:00",
+        settings=["tourists.demand.tourists_per_day=300"],
+        interventions=[cut],
+    )
+    result = run(grid, spec)
+    by_zone = result.kpis["trips_unroutable_by_zone"]
+    assert sum(by_zone.values()) == result.kpis["trips_unroutable"] > 0
+    assert any("could not reach their destination" in note for note in result.kpis["notes"])
+    visits = result.visits
+    assert (~visits.loc[visits["site"] == "Citadel", "missed"]).any()  # tourists walked there
