@@ -12,6 +12,13 @@ that finds no free unit waits in a first-come-first-served queue and takes the f
 that comes back to base. Units travel as ``vehicle_class="emergency"``, so in a full run
 the traffic engine slows them in congestion (with its emergency-vehicle advantage).
 
+Stations change while the run goes on through :meth:`Emergency.add_station`,
+:meth:`~Emergency.remove_station`, :meth:`~Emergency.move_station` and
+:meth:`~Emergency.set_station_units`, at the clock's current time (see
+:mod:`sim.emergency.fleet` for what happens to units on a call). A city with no hospitals
+or fire stations (a road-only or GMNS city) runs without the incidents nothing could
+answer: :attr:`Emergency.skipped` and :attr:`Emergency.skipped_kinds` say why.
+
 Randomness: the run's generator is split into independent streams (one per incident
 source and one for each incident's own durations, drawn when the call arrives), so the same
 seed gives the same incidents with the same scene times whatever the stations are: two
@@ -29,6 +36,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim.emergency.fleet import Fleet, Unit
 from sim.emergency.incidents import (
     NodeSampler,
     fallback_vehicle_km_share,
@@ -40,22 +48,15 @@ from sim.emergency.incidents import (
 from sim.emergency.params import INCIDENT_KINDS, UNIT_TYPES, EmergencyParams, resolve_params
 from sim.emergency.records import (
     INCIDENT_COLUMNS,
+    UNIT_COLUMNS,
+    emergency_kpis,
     response_by_zone_hour,
-    summary_stat,
-    within_share,
 )
-from sim.emergency.stations import (
-    NoUnitsError,
-    OffNetworkError,
-    Station,
-    Unit,
-    UnitPool,
-    check_unit_type,
-    city_stations,
-)
+from sim.emergency.stations import NoUnitsError, Station, city_stations
 from sim.emergency.travel import RoadGraph
 from sim.roads import Roads
 from twin.city import City
+from twin.clock import format_clock
 from twin.errors import TwinError
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,14 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "Emergency",
 ]
+
+
+_TEXT_COLUMNS = dict.fromkeys(("kind", "source", "unit", "unit_type", "station"), str)
+_TIME_COLUMNS = {
+    c: np.float64
+    for c in INCIDENT_COLUMNS
+    if c not in ("incident_id", "zone", "node", "hospital", "waited", *_TEXT_COLUMNS)
+}
 
 
 @dataclass(eq=False)
@@ -100,12 +109,28 @@ class Emergency:
     stations
         The stations to use; ``None`` for the city's hospitals and fire stations.
     extra_stations
-        Stations added to those (what-if siting).
+        Stations added to those (what-if siting). Station names must be unique.
+
+    Attributes
+    ----------
+    skipped
+        Why emergency response is not simulated at all (``None`` when it is): every
+        incident kind with a positive rate needs a unit type the city has no base for.
+        No incident then arises and :meth:`kpis` counts none.
+    skipped_kinds
+        Incident kinds not simulated, each with the reason: no station bases the unit type
+        they need (a city with no hospitals, or stations given without one). Decided when
+        the component is built; stations added later do not bring them back.
+    fleet
+        The stations in service and their units (:class:`sim.emergency.fleet.Fleet`).
 
     Raises
     ------
     NoUnitsError
-        An incident kind with a positive rate needs a unit type of which there are none.
+        An incident kind with a positive rate needs a unit type whose stations all have
+        no units (the parameters or the stations given ask for none).
+    StationError, OffNetworkError, UnknownUnitTypeError
+        A station is malformed (a repeated name, a node off the network...).
     """
 
     def __init__(
@@ -126,22 +151,12 @@ class Emergency:
         self.params = resolve_params(params)
         self.tourists = tourists
         base = list(city_stations(city, self.params) if stations is None else stations)
-        self.stations = base + list(extra_stations)
-        n = city.drive.n_nodes
-        for s in self.stations:
-            check_unit_type(s.unit_type)
-            if not 0 <= s.node < n:
-                raise OffNetworkError(
-                    f"station {s.name!r} is at node {s.node}, not in the drive network "
-                    f"(0..{n - 1}); build it with sim.emergency.model.station_at"
-                )
-        self.units: dict[str, list[Unit]] = {t: [] for t in UNIT_TYPES}
-        for s in self.stations:
-            for k in range(s.units):
-                unit_id = f"{s.unit_type}/{s.name}/{k + 1}"
-                self.units[s.unit_type].append(Unit(unit_id, s.unit_type, s.name, s.node))
-        self._check_units()
-        self.pools = {t: UnitPool(env, units) for t, units in self.units.items()}
+        self.fleet = Fleet(env, city.drive.n_nodes, [*base, *extra_stations])
+        self.units: dict[str, list[Unit]] = self.fleet.units
+        self.pools = self.fleet.pools
+        self.skipped_kinds = self._kinds_without_units()
+        self.skipped: str | None = None
+        self._warn_skipped()
         self.hospitals = city.pois_of("hospital")["drive_node"].to_numpy(np.int64)
         self.graph = RoadGraph(city.drive)
         streams = rng.spawn(6)
@@ -152,9 +167,14 @@ class Emergency:
         self._resident_sampler = NodeSampler(self._residents)
         self._fire_sampler = NodeSampler(fire_weights_by_node(city))
         self._incidents: list[_Incident] = []
-        self._started_at: float | None = None
 
-    def _check_units(self) -> None:
+    @property
+    def stations(self) -> list[Station]:
+        """The stations in service now (with their current node and units)."""
+        return self.fleet.stations
+
+    def _needed_kinds(self) -> list[str]:
+        """Incident kinds with a positive rate."""
         p = self.params
         needed = {
             "medical": p.medical_per_1000_residents_per_day > 0
@@ -162,38 +182,90 @@ class Emergency:
             "fire": p.fires_per_100k_residents_per_day > 0,
             "crash": p.crashes_per_million_vehicle_km > 0,
         }
-        for kind, need in needed.items():
+        return [kind for kind, need in needed.items() if need]
+
+    def _kinds_without_units(self) -> dict[str, str]:
+        """Needed kinds left out because no station bases their unit type, each with the
+        reason; :class:`NoUnitsError` when there are such stations but none has units."""
+        p = self.params
+        out = {}
+        for kind in self._needed_kinds():
             unit_type = p.unit_type[kind]
-            if need and not self.units[unit_type]:
-                category = UNIT_TYPES[unit_type]
-                key = (
-                    "ambulances_per_hospital"
-                    if unit_type == "ambulance"
-                    else "fire_engines_per_fire_station"
-                )
-                count = len(self.city.pois_of(category))
+            if self.fleet.in_service(unit_type):
+                continue
+            category = UNIT_TYPES[unit_type]
+            of_type = [s for s in self.fleet.stations if s.unit_type == unit_type]
+            if not of_type:
+                if len(self.city.pois_of(category)):
+                    out[kind] = f"the stations given include no {unit_type} station"
+                else:
+                    out[kind] = f"{self.city.name} has no {category} POIs"
+                continue
+            key = (
+                "ambulances_per_hospital"
+                if unit_type == "ambulance"
+                else "fire_engines_per_fire_station"
+            )
+            if p.units_per_station(unit_type) > 0:
                 raise NoUnitsError(
-                    f"{kind} incidents need {unit_type} units but there are none "
-                    f"({count} {category} POIs × [units] {key} = "
-                    f"{p.units_per_station(unit_type)}). Fix: set {key} above 0, add a "
-                    f"station with extra_stations, or set the {kind} rate to 0"
+                    f"{kind} incidents need {unit_type} units but the {unit_type} stations "
+                    f"given ({', '.join(repr(s.name) for s in of_type)}) have none. Fix: give "
+                    f"one at least 1 unit, or set the {kind} rate to 0"
                 )
+            count = len(self.city.pois_of(category))
+            raise NoUnitsError(
+                f"{kind} incidents need {unit_type} units but there are none "
+                f"({count} {category} POIs × [units] {key} = "
+                f"{p.units_per_station(unit_type)}). Fix: set {key} above 0, add a "
+                f"station with extra_stations, or set the {kind} rate to 0"
+            )
+        return out
+
+    def _warn_skipped(self) -> None:
+        """One warning for the incident kinds left out; :attr:`skipped` when all are."""
+        if not self.skipped_kinds:
+            return
+        reasons = sorted(set(self.skipped_kinds.values()))
+        missing = [UNIT_TYPES[self.params.unit_type[k]] for k in self.skipped_kinds]
+        no_pois = f"{self.city.name} has no "
+        if all(r.startswith(no_pois) for r in reasons):  # one sentence for the city's lack
+            categories = [c for c in UNIT_TYPES.values() if c in missing]
+            types = [t for t, c in UNIT_TYPES.items() if c in missing]
+            reasons = [
+                f"{no_pois}{' or '.join(categories)} POIs, so no {' or '.join(types)} units to send"
+            ]
+        reason = "; ".join(reasons)
+        fix = "give the run stations of that type (sim.emergency.stations.station_at)"
+        if set(self.skipped_kinds) == set(self._needed_kinds()):
+            self.skipped = reason
+            logger.warning("emergency response is not simulated: %s; %s", reason, fix)
+        else:
+            kinds = " and ".join(k for k in INCIDENT_KINDS if k in self.skipped_kinds)
+            logger.warning("%s incidents are not simulated: %s; %s", kinds, reason, fix)
 
     # -- processes ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the incident sources (they run until the environment stops)."""
-        self._started_at = float(self.env.now)
-        p = self.params
+        """Start the incident sources (they run until the environment stops); the kinds in
+        :attr:`skipped_kinds` have none."""
+        self.fleet.started_at = float(self.env.now)
+        p, skip = self.params, self.skipped_kinds
         pop = float(self._residents.sum())
         per_s = pop / 1000.0 * p.medical_per_1000_residents_per_day / 86_400.0
-        self.env.process(
-            self._source("medical", per_s * p.hourly_profile["medical"], self._rng["medical"])
-        )
+        if "medical" not in skip:
+            medical = per_s * p.hourly_profile["medical"]
+            self.env.process(self._source("medical", medical, self._rng["medical"]))
         fires = pop / 100_000.0 * p.fires_per_100k_residents_per_day / 86_400.0
-        self.env.process(self._source("fire", fires * p.hourly_profile["fire"], self._rng["fire"]))
-        if self.tourists is not None and p.medical_per_1000_tourists_per_day > 0:
+        if "fire" not in skip:
+            self.env.process(
+                self._source("fire", fires * p.hourly_profile["fire"], self._rng["fire"])
+            )
+        if (
+            self.tourists is not None
+            and p.medical_per_1000_tourists_per_day > 0
+            and "medical" not in skip
+        ):
             self.env.process(self._tourist_source())
-        if p.crashes_per_million_vehicle_km > 0:
+        if p.crashes_per_million_vehicle_km > 0 and "crash" not in skip:
             self.env.process(self._crash_source())
 
     def _source(self, kind: str, rate_by_hour: np.ndarray, rng: np.random.Generator):
@@ -310,9 +382,10 @@ class Emergency:
         rec.update(dispatch=env.now, wait_s=env.now - queued_at, unit=unit.unit_id)
         rec.update(unit_type=unit.unit_type, station=unit.station)
         unit.busy_since, unit.calls = env.now, unit.calls + 1
+        origin = unit.base  # where the crew turns out, even if its station moves meanwhile
         yield env.timeout(d["turnout"])
         rec["depart"] = env.now
-        yield from self._travel(unit.base, incident.node)
+        yield from self._travel(origin, incident.node)
         rec["on_scene"] = env.now
         yield env.timeout(d["scene"])
         rec["left_scene"] = env.now
@@ -325,11 +398,16 @@ class Emergency:
             yield env.timeout(d["handover"])
             rec["handover_done"] = env.now
             where = hospital
-        yield from self._travel(where, unit.base)
+        while True:  # a station that moves while its unit drives back: drive on
+            base = unit.base
+            yield from self._travel(where, base)
+            if unit.base == base:
+                break
+            where = base
         rec["back_at_base"] = env.now
         unit.busy_s += env.now - unit.busy_since
         unit.busy_since = math.nan
-        self.pools[unit_type].release(unit)
+        self.fleet.back_at_base(unit)
 
     def _best(self, free: list[Unit], node: int) -> Unit:
         """The free unit with the shortest current travel time to ``node``."""
@@ -343,6 +421,104 @@ class Emergency:
             return int(self.hospitals[0])
         times = self.graph.times_from(self.roads.link_times("emergency"), [node])[0]
         return int(self.hospitals[np.argmin(times[self.hospitals])])
+
+    # -- station changes ---------------------------------------------------------------------
+    def add_station(self, station: Station) -> None:
+        """Open ``station`` now.
+
+        Its units join the pool at once: calls already waiting for a unit of its type take
+        them (the longest-waiting call first, each the nearest free unit). A station of the
+        same name closed earlier gets its units back (same unit ids). Incident kinds in
+        :attr:`skipped_kinds` stay out of the run even when their unit type arrives.
+
+        Raises
+        ------
+        StationError
+            A station of that name is in service, or ``units`` is below 0.
+        OffNetworkError, UnknownUnitTypeError
+            Its node is not a drive node, or its unit type is unknown.
+        """
+        self.fleet.add(station)
+        logger.info(
+            "%s: station %r opened at node %d with %d %s unit(s)",
+            format_clock(self.env.now),
+            station.name,
+            station.node,
+            station.units,
+            station.unit_type,
+        )
+
+    def remove_station(self, name: str) -> Station:
+        """Close the station ``name`` now; returns it (pass it to :meth:`add_station` to
+        open it again).
+
+        Its free units leave service at once; units on a call finish it, drive back to
+        base and leave service there. No call is sent a unit of the station after now.
+
+        Raises
+        ------
+        UnknownStationError
+            No station of that name is in service (the message names the closest).
+        """
+        station = self.fleet.remove(name)
+        logger.info("%s: station %r closed", format_clock(self.env.now), name)
+        self._warn_if_none_left(station.unit_type)
+        return station
+
+    def move_station(self, name: str, node: int) -> int:
+        """Base the station ``name`` at drive node ``node`` now; returns its previous node.
+
+        A simplification: its free units are available at the new node at once (the drive
+        between the two sites is not simulated). Units on a call drive back to the new
+        node; one already driving back to the old node drives on from there.
+
+        Raises
+        ------
+        UnknownStationError
+            No station of that name is in service.
+        OffNetworkError
+            ``node`` is not a node of the drive network.
+        """
+        old = self.fleet.move(name, node)
+        logger.info(
+            "%s: station %r moved from node %d to %d", format_clock(self.env.now), name, old, node
+        )
+        return old
+
+    def set_station_units(self, name: str, units: int) -> int:
+        """Give the station ``name`` ``units`` units in service from now; returns how many
+        it had.
+
+        More units: they are free at once and serve waiting calls. Fewer: free units leave
+        service first; then units on a call leave when they are back at base.
+
+        Raises
+        ------
+        UnknownStationError
+            No station of that name is in service.
+        StationError
+            ``units`` is not a whole number 0 or more.
+        """
+        previous = self.fleet.set_units(name, units)
+        logger.info(
+            "%s: station %r has %d unit(s) instead of %d",
+            format_clock(self.env.now),
+            name,
+            units,
+            previous,
+        )
+        if units < previous:
+            self._warn_if_none_left(self.fleet.station(name).unit_type)
+        return previous
+
+    def _warn_if_none_left(self, unit_type: str) -> None:
+        if not self.fleet.in_service(unit_type):
+            logger.warning(
+                "%s: no %s unit is in service any more; calls for one wait until a station "
+                "opens or gets units",
+                format_clock(self.env.now),
+                unit_type,
+            )
 
     # -- outputs -----------------------------------------------------------------------------
     def incidents_table(self) -> pd.DataFrame:
@@ -387,17 +563,19 @@ class Emergency:
         table = pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS))
         return table.astype(
             {"incident_id": np.int64, "zone": np.int64, "node": np.int64, "hospital": np.int64}
-        ).astype({"waited": bool})
+        ).astype({"waited": bool, **_TEXT_COLUMNS, **_TIME_COLUMNS})  # typed when empty too
 
     def units_table(self) -> pd.DataFrame:
-        """One row per unit: ``unit``, ``unit_type``, ``station``, ``node``, ``calls``,
-        ``busy_s`` and ``utilisation`` (busy share of the time since :meth:`start`)."""
-        span = self._span()
+        """One row per unit (columns :data:`UNIT_COLUMNS`), out of service ones included:
+        ``unit``, ``unit_type``, ``station``, ``node`` (its base now), ``calls``,
+        ``busy_s``, ``utilisation`` (busy share of its time in service since
+        :meth:`start`; NaN when it had none) and ``in_service`` (at the end)."""
         rows = []
         for units in self.units.values():
             for u in units:
                 running = 0.0 if math.isnan(u.busy_since) else self.env.now - u.busy_since
                 busy = u.busy_s + running
+                service = self.fleet.service_time(u)
                 rows.append(
                     {
                         "unit": u.unit_id,
@@ -406,41 +584,21 @@ class Emergency:
                         "node": u.base,
                         "calls": u.calls,
                         "busy_s": busy,
-                        "utilisation": busy / span if span > 0 else math.nan,
+                        "utilisation": busy / service if service > 0 else math.nan,
+                        "in_service": u.in_service,
                     }
                 )
-        return pd.DataFrame(rows)
-
-    def _span(self) -> float:
-        return float(self.env.now - (self._started_at or 0.0))
+        return pd.DataFrame(rows, columns=list(UNIT_COLUMNS))
 
     def kpis(self) -> dict:
-        """Headline numbers: counts, response times (s), shares reached in 8 and 15 minutes,
-        calls that waited, their mean wait for a unit (``unit_wait_mean_s``, over all calls)
-        and unit utilisation by type (0-1)."""
-        table = self.incidents_table()
-        units = self.units_table()
-        reached = table["response_time"].dropna().to_numpy()
-        out = {
-            "incidents_total": len(table),
-            "incidents_by_kind": {k: int((table["kind"] == k).sum()) for k in INCIDENT_KINDS},
-            "incidents_reached": len(reached),
-            "response_time_mean_s": summary_stat(reached, np.mean),
-            "response_time_median_s": summary_stat(reached, np.median),
-            "response_time_p90_s": summary_stat(reached, lambda a: np.percentile(a, 90)),
-            "share_within_8min": within_share(table, 480.0, self.env.now),
-            "share_within_15min": within_share(table, 900.0, self.env.now),
-            "calls_waited": int(table["waited"].sum()),
-            "unit_wait_mean_s": summary_stat(table["wait_s"].dropna().to_numpy(), np.mean),
-            "units_total": {t: len(u) for t, u in self.units.items()},
-            "unit_utilisation": {
-                t: float(units.loc[units["unit_type"] == t, "utilisation"].mean())
-                if (units["unit_type"] == t).any() and self._span() > 0
-                else math.nan
-                for t in UNIT_TYPES
-            },
-        }
-        return out
+        """Headline numbers (:func:`sim.emergency.records.emergency_kpis`): counts,
+        response times (s), shares reached in 8 and 15 minutes, calls that waited, their
+        mean wait for a unit, units in service and their utilisation by type (0-1).
+
+        When :attr:`skipped` says the part was not simulated, the counts are zero and the
+        means of nothing are NaN.
+        """
+        return emergency_kpis(self.incidents_table(), self.units_table(), self.env.now)
 
     def response_by_zone_hour(self) -> pd.DataFrame:
         """Response times by zone and hour of the call: ``incidents``, ``reached``,

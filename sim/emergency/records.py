@@ -1,18 +1,30 @@
-"""Emergency results: the incidents table's columns and the statistics read from it.
+"""Emergency results: the incidents and units tables' columns and the statistics read
+from them.
 
-Pure functions of :meth:`sim.emergency.model.Emergency.incidents_table`, so they also work on a
-table read back from a run folder (``incidents.parquet``).
+Pure functions of :meth:`sim.emergency.model.Emergency.incidents_table` (and its
+``units_table``), so they also work on a table read back from a run folder
+(``incidents.parquet``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["INCIDENT_COLUMNS", "response_by_zone_hour", "summary_stat", "within_share"]
+from sim.emergency.params import INCIDENT_KINDS, UNIT_TYPES
+
+__all__ = [
+    "INCIDENT_COLUMNS",
+    "UNIT_COLUMNS",
+    "emergency_kpis",
+    "response_by_zone_hour",
+    "summary_stat",
+    "within_share",
+]
 
 #: Columns of :meth:`Emergency.incidents_table`.
 INCIDENT_COLUMNS: tuple[str, ...] = (
@@ -36,6 +48,18 @@ INCIDENT_COLUMNS: tuple[str, ...] = (
     "back_at_base",
     "waited",
     "wait_s",
+)
+
+#: Columns of :meth:`Emergency.units_table`.
+UNIT_COLUMNS: tuple[str, ...] = (
+    "unit",
+    "unit_type",
+    "station",
+    "node",
+    "calls",
+    "busy_s",
+    "utilisation",
+    "in_service",
 )
 
 
@@ -88,3 +112,46 @@ def response_by_zone_hour(table: pd.DataFrame, now: float) -> pd.DataFrame:
         )
     columns = ["zone", "hour", "incidents", "reached", "mean_s", "median_s", "p90_s"]
     return pd.DataFrame(rows, columns=[*columns, "share_within_8min"])
+
+
+def emergency_kpis(incidents: pd.DataFrame, units: pd.DataFrame, now: float) -> dict[str, Any]:
+    """Headline numbers of emergency response.
+
+    Parameters
+    ----------
+    incidents
+        The incidents table (columns :data:`INCIDENT_COLUMNS`).
+    units
+        The units table (columns :data:`UNIT_COLUMNS`).
+    now
+        The simulated time the tables were taken at, seconds after midnight.
+
+    Returns
+    -------
+    ``incidents_total``, ``incidents_by_kind``, ``incidents_reached``; response times
+    (``response_time_mean_s``, ``_median_s``, ``_p90_s``); ``share_within_8min`` and
+    ``share_within_15min`` (see :func:`within_share`); ``calls_waited`` and
+    ``unit_wait_mean_s`` (the mean wait for a unit over all calls dispatched); by unit
+    type, ``units_total`` (units in service at the end) and ``unit_utilisation`` (mean
+    busy share of the units' time in service, 0-1). Counts of nothing are 0 and means of
+    nothing NaN.
+    """
+    reached = incidents["response_time"].dropna().to_numpy()
+    in_type = {t: units["unit_type"] == t for t in UNIT_TYPES}
+    return {
+        "incidents_total": len(incidents),
+        "incidents_by_kind": {k: int((incidents["kind"] == k).sum()) for k in INCIDENT_KINDS},
+        "incidents_reached": len(reached),
+        "response_time_mean_s": summary_stat(reached, np.mean),
+        "response_time_median_s": summary_stat(reached, np.median),
+        "response_time_p90_s": summary_stat(reached, lambda a: np.percentile(a, 90)),
+        "share_within_8min": within_share(incidents, 480.0, now),
+        "share_within_15min": within_share(incidents, 900.0, now),
+        "calls_waited": int(incidents["waited"].sum()),
+        "unit_wait_mean_s": summary_stat(incidents["wait_s"].dropna().to_numpy(), np.mean),
+        "units_total": {t: int(units.loc[mask, "in_service"].sum()) for t, mask in in_type.items()},
+        "unit_utilisation": {
+            t: float(units.loc[mask, "utilisation"].mean()) if mask.any() else math.nan
+            for t, mask in in_type.items()
+        },
+    }

@@ -1,21 +1,16 @@
 """Emergency stations and their units: where ambulances and fire engines are based.
 
 A :class:`Station` is a base on a drive node (a hospital or fire station of the city, or
-one added for a what-if siting study with :func:`station_at`); each of its units is a
-:class:`Unit`, and the units of one type form a :class:`UnitPool` that hands a free unit to
-each call, first come first served. :class:`sim.emergency.model.Emergency` runs the incidents
-that use them.
+one added for a what-if siting study with :func:`station_at`) with a number of units.
+:mod:`sim.emergency.fleet` keeps the units of a run and changes the stations while it runs;
+:class:`sim.emergency.model.Emergency` runs the incidents that use them.
 """
 
 from __future__ import annotations
 
-import math
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from sim.emergency.incidents import nearest_drive_nodes
 from sim.emergency.params import UNIT_TYPES, EmergencyParams
@@ -26,8 +21,8 @@ __all__ = [
     "NoUnitsError",
     "OffNetworkError",
     "Station",
-    "Unit",
-    "UnitPool",
+    "StationError",
+    "UnknownStationError",
     "UnknownUnitTypeError",
     "check_unit_type",
     "city_stations",
@@ -45,6 +40,14 @@ class OffNetworkError(TwinError, ValueError):
 
 class UnknownUnitTypeError(TwinError, ValueError):
     """A unit type other than ``ambulance`` or ``fire_engine``."""
+
+
+class StationError(TwinError, ValueError):
+    """A station, or a change to one, is malformed (a name already in use, units below 0)."""
+
+
+class UnknownStationError(TwinError, LookupError):
+    """A station change names a station that is not in service."""
 
 
 def check_unit_type(unit_type: str) -> str:
@@ -82,13 +85,45 @@ class Station:
     source: str = "city"
 
 
-def city_stations(city: City, params: EmergencyParams) -> list[Station]:
-    """The city's hospitals and fire stations with their default units."""
-    out = []
-    for unit_type, category in UNIT_TYPES.items():
-        units = params.units_per_station(unit_type)
+def city_stations(
+    city: City, params: EmergencyParams, *, unit_type: str | None = None
+) -> list[Station]:
+    """The city's hospitals and fire stations with their default units.
+
+    Parameters
+    ----------
+    city
+        The city; its ``hospital`` POIs base ambulances, its ``fire_station`` POIs fire
+        engines.
+    params
+        Emergency parameters (units per station).
+    unit_type
+        Only the stations of this unit type (``None``: all).
+
+    Returns
+    -------
+    The stations, hospitals first, in POI order. Names are the POIs' names, made unique:
+    an unnamed POI is called ``"unnamed <category> at node N"`` and a repeated name gets
+    ``" (2)"``, ``" (3)"``… so that each station can be named in a change.
+    """
+    out: list[Station] = []
+    seen: set[str] = set()
+    for utype, category in UNIT_TYPES.items():
+        units = params.units_per_station(utype)
         for row in city.pois_of(category).itertuples():
-            out.append(Station(str(row.name), unit_type, int(row.drive_node), units))
+            node = int(row.drive_node)
+            name = str(row.name)
+            if not name.strip():
+                name = f"unnamed {category} at node {node}"
+            unique, k = name, 1
+            while unique in seen:
+                k += 1
+                unique = f"{name} ({k})"
+            seen.add(unique)
+            out.append(Station(unique, utype, node, units))
+    if unit_type is not None:
+        check_unit_type(unit_type)
+        out = [s for s in out if s.unit_type == unit_type]
     return out
 
 
@@ -144,45 +179,3 @@ def station_at(
     return Station(
         name or f"new {unit_type} at node {node}", unit_type, int(node), int(units), "added"
     )
-
-
-@dataclass(eq=False)
-class Unit:
-    """One ambulance or fire engine."""
-
-    unit_id: str
-    unit_type: str
-    station: str
-    base: int
-    busy_since: float = math.nan
-    busy_s: float = 0.0
-    calls: int = 0
-
-
-class UnitPool:
-    """Free units of one type and the calls waiting for one (first come, first served)."""
-
-    def __init__(self, env: simpy.Environment, units: list[Unit]) -> None:
-        self.env = env
-        self.units = units
-        self.free = list(units)
-        self.waiting: deque[simpy.Event] = deque()
-
-    def request(self, choose: Callable[[list[Unit]], Unit]) -> simpy.Event:
-        """An event that succeeds with a unit: ``choose(free units)`` now if one is free and
-        no call waits, else the first unit released after the calls queued before it."""
-        event = self.env.event()
-        if self.free and not self.waiting:
-            unit = choose(self.free)
-            self.free.remove(unit)
-            event.succeed(unit)
-        else:
-            self.waiting.append(event)
-        return event
-
-    def release(self, unit: Unit) -> None:
-        """``unit`` is back at base: it goes to the longest-waiting call, or is free."""
-        if self.waiting:
-            self.waiting.popleft().succeed(unit)
-        else:
-            self.free.append(unit)

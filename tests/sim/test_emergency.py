@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -320,6 +321,112 @@ def test_zero_units_of_a_needed_type(grid):
     # no calls that need them: fine
     quiet = {**params, "demand": {**QUIET["demand"]}}
     Emergency(env, grid, FreeFlowRoads(env, grid.drive), rng=np.random.default_rng(0), params=quiet)
+
+
+def _without(city, *categories):
+    from dataclasses import replace
+
+    pois = city.pois[~city.pois["category"].isin(categories)].reset_index(drop=True)
+    return replace(city, pois=pois)
+
+
+def test_a_city_without_stations_runs_without_emergency_response(grid, caplog):
+    city = _without(grid, "hospital", "fire_station")
+    params = {"demand": {"medical_per_1000_residents_per_day": 8.0}}
+    with caplog.at_level(logging.WARNING):
+        env, model = _world(city, params)
+    assert [r.getMessage() for r in caplog.records] == [
+        "emergency response is not simulated: grid 5x5 has no hospital or fire_station POIs, "
+        "so no ambulance or fire_engine units to send; give the run stations of that type "
+        "(sim.emergency.stations.station_at)"
+    ]
+    assert model.skipped == (
+        "grid 5x5 has no hospital or fire_station POIs, so no ambulance or fire_engine units "
+        "to send"
+    )
+    assert set(model.skipped_kinds) == {"medical", "fire", "crash"}
+    env.run(until=86_400)
+    table = model.incidents_table()
+    assert len(table) == 0 and tuple(table.columns) == INCIDENT_COLUMNS
+    assert table["call"].dtype == np.float64 and table["waited"].dtype == bool
+    kpis = model.kpis()
+    assert kpis["incidents_total"] == kpis["incidents_reached"] == kpis["calls_waited"] == 0
+    assert kpis["incidents_by_kind"] == {"medical": 0, "fire": 0, "crash": 0}
+    assert kpis["units_total"] == {"ambulance": 0, "fire_engine": 0}
+    for key in ("response_time_mean_s", "share_within_8min", "unit_wait_mean_s"):
+        assert math.isnan(kpis[key])
+    assert math.isnan(kpis["unit_utilisation"]["ambulance"])
+    assert len(model.response_by_zone_hour()) == 0
+
+
+def test_a_city_without_fire_stations_leaves_fires_out(grid, caplog):
+    city = _without(grid, "fire_station")
+    params = {
+        "demand": {
+            "medical_per_1000_residents_per_day": 8.0,
+            "fires_per_100k_residents_per_day": 500.0,
+        }
+    }
+    with caplog.at_level(logging.WARNING):
+        env, model = _world(city, params, seed=2)
+    assert len(caplog.records) == 1
+    assert caplog.records[0].getMessage().startswith("fire incidents are not simulated")
+    assert model.skipped is None and list(model.skipped_kinds) == ["fire"]
+    env.run(until=86_400)
+    kinds = model.incidents_table()["kind"]
+    assert (kinds == "medical").sum() > 40 and not (kinds == "fire").any()
+    # a station given for the missing type puts the fires back
+    engine = station_at(city, "fire_engine", node=12, units=1)
+    env, model = _world(city, params, seed=2, extra_stations=[engine])
+    env.run(until=86_400)
+    assert not model.skipped_kinds and (model.incidents_table()["kind"] == "fire").any()
+
+
+def test_stations_given_without_a_needed_type(grid, caplog):
+    env = simpy.Environment()
+    roads = FreeFlowRoads(env, grid.drive)
+    rng = np.random.default_rng(0)
+    engine = station_at(grid, "fire_engine", node=3)
+    # no ambulance station at all: the calls ambulances answer are left out
+    with caplog.at_level(logging.WARNING):
+        model = Emergency(env, grid, roads, rng=rng, stations=[engine])
+    assert model.skipped is None
+    assert model.skipped_kinds == {
+        "medical": "the stations given include no ambulance station",
+        "crash": "the stations given include no ambulance station",
+    }
+    assert (
+        caplog.records[0]
+        .getMessage()
+        .startswith(
+            "medical and crash incidents are not simulated: the stations given include no "
+            "ambulance station"
+        )
+    )
+    # an ambulance station asked to have no units is a request that cannot be met
+    empty = Station("Empty", "ambulance", 4, 0)
+    with pytest.raises(NoUnitsError, match=r"ambulance stations given \('Empty'\) have none"):
+        Emergency(env, grid, roads, rng=rng, stations=[engine, empty])
+    # so are the city's hospitals with no ambulances
+    with pytest.raises(NoUnitsError, match="ambulances_per_hospital"):
+        Emergency(env, grid, roads, rng=rng, params={"units": {"ambulances_per_hospital": 0}})
+
+
+def test_a_run_on_a_gmns_city_without_pois(caplog):
+    from sim.runner import run_day
+    from tests.conftest import DATA
+    from twin.build.gmns import read_gmns
+
+    city = read_gmns(DATA / "gmns_small")
+    assert len(city.pois) == 0
+    trips = pd.DataFrame(
+        {"origin": [0, 1], "destination": [2, 3], "depart": [3600.0, 7200.0]}
+    ).assign(vehicle_class="car")
+    with caplog.at_level(logging.WARNING):
+        result = run_day(city, trips=trips, seed=0, tourists=False, emergency=True)
+    assert "emergency response is not simulated" in caplog.text
+    assert len(result.incidents) == 0
+    assert result.kpis["incidents_total"] == 0 and result.kpis["trips_completed"] == 2
 
 
 def test_station_off_the_network(grid):
