@@ -1,263 +1,67 @@
-"""Where to put new stations: maximal covering (MCLP) and expected covering (MEXCLP).
+"""Where to put new stations on a city, and what they would change.
 
-A :class:`SitingProblem` holds demand points (drive nodes with weights, e.g. expected calls
-or residents), candidate nodes, which candidates reach which demand points within the time
-standard, and how many existing units already reach each point.
+:func:`propose_stations` is the whole study in one call: candidate junctions
+(:func:`candidate_nodes`), expected calls per node (:func:`calls_by_node`), driving times
+over a day's congestion averaged by the hours' calls, the covering problem
+(:func:`build_problem`, with the busy probability of :func:`busy_probability` for MEXCLP),
+solved greedily or exactly by :mod:`sim.emergency.covering_models`; it returns a
+:class:`StationProposal`. :func:`simulate_check` then simulates days of emergency response
+without and with the proposal on the same seeds.
 
-- **MCLP** (Church & ReVelle, 1974): choose ``K`` sites to maximise the demand covered by
-  at least one unit (existing or new).
-- **MEXCLP** (Daskin, 1983): every unit is busy with probability ``q``; a point reached by
-  ``n`` units is covered with probability ``1 − q^n``; maximise expected covered demand.
-  Each new station brings ``units_per_station`` units.
-
-Both objectives are monotone and submodular in the set of new sites, so :func:`solve` with
-``exact=False`` (greedy: add the site of largest gain, ``K`` times) reaches at least
-``1 − 1/e`` (63 %) of the optimum. ``exact=True`` solves the integer programme with
-``scipy.optimize.milp`` (HiGHS); demand points with identical coverage are merged first.
+A call is covered when a unit can drive there within the response standard less the mean
+dispatch delay and turnout (:func:`travel_budget_s`): the simulation measures a response
+from the call to the unit's arrival on scene.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import simpy
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_matrix, hstack
 
-from sim.emergency.coverage import HourlyRoads
+from sim.emergency.coverage import HourlyRoads, hourly_link_times, planning_link_times
+from sim.emergency.covering_models import (
+    MODELS,
+    SitingError,
+    SitingProblem,
+    SitingResult,
+    solve,
+)
 from sim.emergency.incidents import (
     fallback_vehicle_km_share,
     fire_weights_by_node,
     residents_by_node,
 )
 from sim.emergency.model import Emergency
-from sim.emergency.params import DAY_S, EmergencyParams
-from sim.emergency.stations import Station, check_unit_type
+from sim.emergency.params import DAY_S, EmergencyParams, resolve_params
+from sim.emergency.stations import (
+    NoUnitsError,
+    Station,
+    check_unit_type,
+    city_stations,
+    station_at,
+)
 from sim.emergency.travel import RoadGraph
 from twin.city import City
-from twin.errors import ConfigError, TwinError
+from twin.errors import ConfigError
 
-#: Siting models.
-MODELS: tuple[str, ...] = ("mclp", "mexclp")
-
-
-class SitingError(TwinError, ValueError):
-    """A siting problem or request is malformed (K out of range, unknown model...)."""
-
-
-@dataclass(frozen=True)
-class SitingProblem:
-    """A covering problem on a network.
-
-    Attributes
-    ----------
-    demand_nodes
-        ``int64[J]``: drive nodes with demand.
-    demand
-        ``float64[J]``: weight of each (calls or residents).
-    candidates
-        ``int64[I]``: candidate drive nodes for new stations.
-    cover
-        ``bool[I, J]``: candidate ``i`` reaches demand point ``j`` within the standard.
-    existing
-        ``int64[J]``: existing units reaching each demand point within the standard.
-    units_per_station
-        Units each new station brings (MEXCLP).
-    busy
-        Probability ``q`` that a unit is busy (MEXCLP), in ``[0, 1)``.
-    """
-
-    demand_nodes: np.ndarray
-    demand: np.ndarray
-    candidates: np.ndarray
-    cover: np.ndarray
-    existing: np.ndarray
-    units_per_station: int = 1
-    busy: float = 0.3
-
-    def __post_init__(self) -> None:
-        i, j = len(self.candidates), len(self.demand)
-        if self.cover.shape != (i, j) or self.existing.shape != (j,):
-            raise SitingError(
-                f"cover must be ({i}, {j}) and existing ({j},); got {self.cover.shape} and "
-                f"{self.existing.shape}"
-            )
-        if not 0 <= self.busy < 1:
-            raise SitingError(f"busy probability {self.busy} must be in [0, 1)")
-        if self.units_per_station < 1:
-            raise SitingError(f"units_per_station must be at least 1; got {self.units_per_station}")
-
-
-@dataclass(frozen=True)
-class SitingResult:
-    """A proposal: chosen candidate positions and nodes, the objective and its parts.
-
-    Attributes
-    ----------
-    chosen
-        Positions in ``problem.candidates``, in the order they were picked.
-    nodes
-        Drive nodes of the chosen sites.
-    objective
-        The model's objective (covered or expected covered demand) with the new sites.
-    baseline
-        The same objective with existing units only.
-    model, exact
-        How it was solved.
-    """
-
-    chosen: np.ndarray
-    nodes: np.ndarray
-    objective: float
-    baseline: float
-    model: str
-    exact: bool
-
-
-def objective(problem: SitingProblem, chosen: Sequence[int], model: str = "mclp") -> float:
-    """The model's objective when the candidates ``chosen`` (positions) are opened."""
-    _check_model(model)
-    chosen = np.asarray(chosen, dtype=np.int64)
-    new = problem.cover[chosen].sum(axis=0) if len(chosen) else np.zeros(len(problem.demand))
-    if model == "mclp":
-        return float(problem.demand @ ((problem.existing + new) > 0))
-    units = problem.existing + problem.units_per_station * new
-    return float(problem.demand @ (1.0 - problem.busy**units))
-
-
-def solve(
-    problem: SitingProblem,
-    k: int,
-    *,
-    model: str = "mclp",
-    exact: bool = False,
-    time_limit_s: float = 120.0,
-) -> SitingResult:
-    """Choose ``k`` new sites.
-
-    Parameters
-    ----------
-    problem
-        The covering problem.
-    k
-        Sites to open, ``1 <= k <= number of candidates``.
-    model
-        ``"mclp"`` or ``"mexclp"``.
-    exact
-        Solve the integer programme (``scipy.optimize.milp``) instead of greedily.
-    time_limit_s
-        Time limit for the exact solver, seconds (the best solution found is returned).
-    """
-    _check_model(model)
-    n_cand = len(problem.candidates)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n_cand:
-        raise SitingError(
-            f"cannot add {k!r} stations with {n_cand} candidate sites; ask for 1..{n_cand}"
-        )
-    chosen = _exact(problem, int(k), model, time_limit_s) if exact else _greedy(problem, k, model)
-    chosen = np.asarray(chosen, dtype=np.int64)
-    return SitingResult(
-        chosen=chosen,
-        nodes=problem.candidates[chosen],
-        objective=objective(problem, chosen, model),
-        baseline=objective(problem, [], model),
-        model=model,
-        exact=exact,
-    )
-
-
-def brute_force(problem: SitingProblem, k: int, *, model: str = "mclp") -> tuple[float, tuple]:
-    """The optimum by trying every set of ``k`` candidates (small problems only)."""
-    best, best_set = -math.inf, ()
-    for subset in itertools.combinations(range(len(problem.candidates)), k):
-        value = objective(problem, subset, model)
-        if value > best + 1e-12:
-            best, best_set = value, subset
-    return best, best_set
-
-
-def _check_model(model: str) -> None:
-    if model not in MODELS:
-        raise SitingError(f"unknown siting model {model!r}; expected one of {list(MODELS)}")
-
-
-def _greedy(problem: SitingProblem, k: int, model: str) -> list[int]:
-    cover = problem.cover.astype(float)
-    units = problem.existing.astype(float)
-    q, u = problem.busy, problem.units_per_station
-    chosen: list[int] = []
-    for _ in range(k):
-        if model == "mclp":
-            value = problem.demand * (units == 0)
-        else:
-            value = problem.demand * q**units * (1.0 - q**u)
-        gain = cover @ value
-        gain[chosen] = -np.inf
-        best = int(np.argmax(gain))  # ties go to the lowest position: deterministic
-        chosen.append(best)
-        units = units + u * problem.cover[best]
-    return chosen
-
-
-def _merge_demand(problem: SitingProblem, useful: np.ndarray):
-    """Merge demand points with the same coverage pattern and existing units."""
-    cover = problem.cover[:, useful]
-    keys = np.vstack([np.packbits(cover, axis=0), problem.existing[useful][None, :] % 256])
-    keys = np.vstack([keys, (problem.existing[useful] // 256)[None, :]])
-    _, first, inverse = np.unique(keys.T, axis=0, return_index=True, return_inverse=True)
-    weight = np.bincount(inverse.ravel(), weights=problem.demand[useful])
-    return cover[:, first], problem.existing[useful][first], weight
-
-
-def _exact(problem: SitingProblem, k: int, model: str, time_limit_s: float) -> list[int]:
-    n_cand = len(problem.candidates)
-    reachable = problem.cover.any(axis=0) & (problem.demand > 0)
-    if model == "mclp":
-        reachable &= problem.existing == 0
-    if not reachable.any():
-        return _greedy(problem, k, model)  # nothing to gain: any k sites are optimal
-    cover, existing, weight = _merge_demand(problem, reachable)
-    a = csr_matrix(cover.T.astype(float))  # J' x I
-    n_dem = a.shape[0]
-    if model == "mclp":
-        # max sum w_j y_j; y_j <= sum_i a_ij x_i; sum x = k; y in [0, 1]
-        levels = 1
-        gains = weight
-    else:
-        # y_jl for l = 1..L: the l-th new unit reaching j, worth w_j (1-q) q^(e_j + l - 1)
-        q, u = problem.busy, problem.units_per_station
-        levels = int(min(k, n_cand) * u)
-        ls = np.arange(levels)
-        gains = (weight[:, None] * (1 - q) * q ** (existing[:, None] + ls[None, :])).ravel()
-    n_y = n_dem * levels
-    c = np.concatenate([np.zeros(n_cand), -gains])
-    # per demand point: sum_l y_jl - u * sum_i a_ij x_i <= 0
-    units = 1 if model == "mclp" else problem.units_per_station
-    sum_y = csr_matrix(
-        (np.ones(n_y), (np.repeat(np.arange(n_dem), levels), np.arange(n_y))), shape=(n_dem, n_y)
-    )
-    link = hstack([-units * a, sum_y]).tocsr()
-    count = hstack([csr_matrix(np.ones((1, n_cand))), csr_matrix((1, n_y))]).tocsr()
-    constraints = [
-        LinearConstraint(link, -np.inf, 0.0),
-        LinearConstraint(count, k, k),
-    ]
-    integrality = np.concatenate([np.ones(n_cand), np.zeros(n_y)])
-    result = milp(
-        c,
-        constraints=constraints,
-        integrality=integrality,
-        bounds=Bounds(np.zeros(n_cand + n_y), np.ones(n_cand + n_y)),
-        options={"time_limit": time_limit_s, "disp": False},
-    )
-    if result.x is None:
-        raise SitingError(f"the exact siting model found no solution ({result.message})")
-    x = result.x[:n_cand]
-    return [int(i) for i in np.argsort(-x, kind="stable")[:k]]
+__all__ = [
+    "SimulatedCheck",
+    "StationProposal",
+    "build_problem",
+    "busy_probability",
+    "calls_by_node",
+    "candidate_nodes",
+    "new_station_units",
+    "propose_stations",
+    "service_time_estimate",
+    "simulate_check",
+    "travel_budget_s",
+]
 
 
 # -- building a problem on a city -----------------------------------------------------------
@@ -357,7 +161,7 @@ def busy_probability(calls_per_day: float, service_s: float, units: int) -> floa
     return float(min(max(calls_per_day * service_s / (units * 86_400.0), 0.0), 0.95))
 
 
-# -- demand and the check by simulation ------------------------------------------------------
+# -- demand ------------------------------------------------------------------------------------
 def calls_by_node(city: City, params: EmergencyParams, unit_type: str) -> np.ndarray:
     """``float64[n_nodes]``: expected calls per day for ``unit_type`` at each drive node.
 
@@ -401,6 +205,245 @@ def service_time_estimate(params: EmergencyParams, unit_type: str, *, travel_s: 
     return total / weight if weight else 0.0
 
 
+# -- the proposal ------------------------------------------------------------------------------
+def travel_budget_s(params: EmergencyParams, minutes: float) -> float:
+    """Seconds a unit may drive within a response standard of ``minutes``: the standard
+    less the mean dispatch delay and turnout.
+
+    Raises
+    ------
+    SitingError
+        ``minutes`` is not a positive number, or leaves no time to drive.
+    """
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
+        raise SitingError(f"the response standard must be a number of minutes; got {minutes!r}")
+    if not (math.isfinite(minutes) and minutes > 0):
+        raise SitingError(
+            f"the response standard must be a positive number of minutes; got {minutes}"
+        )
+    lead_s = _lead_s(params)
+    budget_s = minutes * 60.0 - lead_s
+    if budget_s <= 0:
+        raise SitingError(
+            f"a {minutes:g}-minute standard leaves no time to drive: dispatch delay and "
+            f"turnout take {lead_s:.0f} s on average; give a longer standard"
+        )
+    return budget_s
+
+
+def _lead_s(params: EmergencyParams) -> float:
+    """Mean seconds from the call to the unit's departure: dispatch delay and turnout."""
+    return params.dispatch_delay_s.mean + params.turnout_s.mean
+
+
+def new_station_units(params: EmergencyParams, unit_type: str, units: int | None = None) -> int:
+    """Units at each new station: ``units``, or the per-station default of ``unit_type``.
+
+    Raises
+    ------
+    NoUnitsError
+        Fewer than 1.
+    """
+    check_unit_type(unit_type)
+    value = params.units_per_station(unit_type) if units is None else units
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        key = (
+            "ambulances_per_hospital"
+            if unit_type == "ambulance"
+            else "fire_engines_per_fire_station"
+        )
+        where = (
+            f"units={units!r}" if units is not None else f"the per-station default, [units] {key}"
+        )
+        raise NoUnitsError(
+            f"new stations need at least 1 unit; got {value!r} (from {where}); give 1 or more"
+        )
+    return int(value)
+
+
+@dataclass(frozen=True)
+class StationProposal:
+    """New stations proposed by :func:`propose_stations`, and what the model expects.
+
+    Attributes
+    ----------
+    stations
+        The new stations, in the order they were picked, named ``"proposed 1"``,
+        ``"proposed 2"``…: ready for ``extra_stations`` or
+        :meth:`sim.emergency.model.Emergency.add_station`.
+    unit_type, model, exact
+        What was sited and how: ``"mclp"`` or ``"mexclp"``, exactly or greedily.
+    minutes
+        The response standard, minutes from the call to arrival on scene.
+    lead_s, travel_budget_s
+        Mean dispatch delay plus turnout, and the driving time the standard leaves
+        (seconds); a call is covered when a unit can drive to it within the budget.
+    existing
+        The stations of ``unit_type`` already there.
+    candidates
+        ``int64``: the candidate drive nodes (junctions other than existing sites).
+    busy
+        MEXCLP's probability that a unit is busy.
+    problem, result
+        The covering problem and its solution.
+    """
+
+    stations: tuple[Station, ...]
+    unit_type: str
+    model: str
+    exact: bool
+    minutes: float
+    lead_s: float
+    travel_budget_s: float
+    existing: tuple[Station, ...]
+    candidates: np.ndarray
+    busy: float
+    problem: SitingProblem
+    result: SitingResult
+
+    @property
+    def nodes(self) -> np.ndarray:
+        """``int64``: drive nodes of the new stations."""
+        return self.result.nodes
+
+    @property
+    def objective_before(self) -> float:
+        """Calls per day covered (MCLP) or expected covered (MEXCLP) by existing units."""
+        return self.result.baseline
+
+    @property
+    def objective_after(self) -> float:
+        """The same with the new stations."""
+        return self.result.objective
+
+    @property
+    def demand_calls_per_day(self) -> float:
+        """Expected calls per day for ``unit_type``, over the demand points."""
+        return float(self.problem.demand.sum())
+
+
+def propose_stations(
+    city: City,
+    k: int,
+    *,
+    unit_type: str = "ambulance",
+    params: EmergencyParams | dict | str | Path | None = None,
+    hourly_times: np.ndarray | None = None,
+    stations: Sequence[Station] | None = None,
+    model: str = "mclp",
+    exact: bool = False,
+    minutes: float = 8.0,
+    units: int | None = None,
+    max_candidates: int = 400,
+    time_limit_s: float = 120.0,
+) -> StationProposal:
+    """Propose ``k`` new stations of ``unit_type`` that reach the most calls in time.
+
+    Parameters
+    ----------
+    city
+        The city.
+    k
+        Stations to add.
+    unit_type
+        ``"ambulance"`` or ``"fire_engine"``.
+    params
+        Emergency parameters (rates, service times, the emergency-vehicle advantage): an
+        :class:`EmergencyParams`, a dict of overrides, a TOML path or ``None``.
+    hourly_times
+        ``float64[24, n_edges]``: emergency link times for each hour of the day, seconds
+        (:func:`sim.emergency.coverage.day_link_times`); averaged with the hours' call
+        profile. ``None`` for free flow.
+    stations
+        The stations already there (those of ``unit_type`` count); ``None`` for the
+        city's.
+    model
+        ``"mclp"`` (calls covered by at least one unit) or ``"mexclp"`` (expected calls
+        covered when units are busy with probability :func:`busy_probability`).
+    exact
+        Solve the integer programme (``scipy.optimize.milp``) instead of greedily.
+    minutes
+        The response standard, minutes from the call to arrival on scene.
+    units
+        Units at each new station (``None``: the per-station default of the type).
+    max_candidates
+        Most candidate junctions considered (:func:`candidate_nodes`).
+    time_limit_s
+        Time limit of the exact solver, seconds.
+
+    Raises
+    ------
+    SitingError
+        ``k`` is not between 1 and the number of candidates, an unknown model, or a
+        standard that leaves no time to drive.
+    NoUnitsError
+        New stations would have no units.
+    ConfigError
+        ``hourly_times`` does not have one row per hour and one column per drive edge.
+    """
+    check_unit_type(unit_type)
+    if model not in MODELS:
+        raise SitingError(f"unknown siting model {model!r}; expected one of {list(MODELS)}")
+    params = resolve_params(params)
+    budget_s = travel_budget_s(params, minutes)
+    units = new_station_units(params, unit_type, units)
+    if stations is None:
+        existing = city_stations(city, params, unit_type=unit_type)
+    else:
+        existing = [s for s in stations if s.unit_type == unit_type]
+    if hourly_times is None:
+        hourly_times = hourly_link_times(city.drive, None, params)
+    hourly = np.asarray(hourly_times, dtype=float)
+    if hourly.shape != (24, city.drive.n_edges):
+        raise ConfigError(
+            f"hourly link times have shape {hourly.shape}; expected (24, "
+            f"{city.drive.n_edges}): one row per hour, one column per drive edge"
+        )
+    profile = params.hourly_profile["medical" if unit_type == "ambulance" else "fire"]
+    times = planning_link_times(hourly, profile)
+    demand = calls_by_node(city, params, unit_type)
+    taken = {s.node for s in existing}
+    candidates = np.array(
+        [c for c in candidate_nodes(city, max_candidates=max_candidates) if c not in taken],
+        dtype=np.int64,
+    )
+    busy = busy_probability(
+        float(demand.sum()),
+        service_time_estimate(params, unit_type, travel_s=budget_s / 2),
+        sum(s.units for s in existing),
+    )
+    problem = build_problem(
+        city,
+        times,
+        demand=demand,
+        stations=[(s.node, s.units) for s in existing],
+        candidates=candidates,
+        minutes=budget_s / 60.0,
+        units_per_station=units,
+        busy=busy,
+    )
+    result = solve(problem, k, model=model, exact=exact, time_limit_s=time_limit_s)
+    new = tuple(
+        station_at(city, unit_type, node=int(node), units=units, name=f"proposed {i + 1}")
+        for i, node in enumerate(result.nodes)
+    )
+    return StationProposal(
+        stations=new,
+        unit_type=unit_type,
+        model=model,
+        exact=bool(exact),
+        minutes=float(minutes),
+        lead_s=_lead_s(params),
+        travel_budget_s=budget_s,
+        existing=tuple(existing),
+        candidates=candidates,
+        busy=busy,
+        problem=problem,
+        result=result,
+    )
+
+
+# -- the check by simulation ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class SimulatedCheck:
     """Response times with the current stations and with the proposal, same seeds.

@@ -19,6 +19,7 @@ from sim.emergency.stations import (
     OffNetworkError,
     Station,
     UnknownUnitTypeError,
+    city_stations,
     station_at,
 )
 from sim.roads import FreeFlowRoads
@@ -328,6 +329,26 @@ def _without(city, *categories):
 
     pois = city.pois[~city.pois["category"].isin(categories)].reset_index(drop=True)
     return replace(city, pois=pois)
+
+
+def test_city_stations_have_unique_names(grid):
+    from dataclasses import replace
+
+    params = load_emergency_params()
+    extra = grid.pois[grid.pois["category"] == "hospital"].assign(drive_node=[7])
+    unnamed = extra.assign(name="  ", drive_node=[8])
+    city = replace(grid, pois=pd.concat([grid.pois, extra, unnamed], ignore_index=True))
+    stations = city_stations(city, params)
+    assert [(s.name, s.unit_type, s.node) for s in stations] == [
+        ("Hospital A", "ambulance", 0),
+        ("Hospital A (2)", "ambulance", 7),
+        ("unnamed hospital at node 8", "ambulance", 8),
+        ("Fire station A", "fire_engine", 24),
+    ]
+    engines = city_stations(city, params, unit_type="fire_engine")
+    assert [s.name for s in engines] == ["Fire station A"]
+    with pytest.raises(UnknownUnitTypeError):
+        city_stations(city, params, unit_type="boat")
 
 
 def test_a_city_without_stations_runs_without_emergency_response(grid, caplog):

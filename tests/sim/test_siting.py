@@ -8,20 +8,24 @@ import numpy as np
 import pytest
 
 from sim.emergency.coverage import hourly_link_times
-from sim.emergency.params import load_emergency_params
-from sim.emergency.siting import (
+from sim.emergency.covering_models import (
     SitingError,
     SitingProblem,
     brute_force,
+    objective,
+    solve,
+)
+from sim.emergency.params import load_emergency_params
+from sim.emergency.siting import (
     build_problem,
     busy_probability,
     calls_by_node,
     candidate_nodes,
-    objective,
+    propose_stations,
     simulate_check,
-    solve,
 )
-from sim.emergency.stations import station_at
+from sim.emergency.stations import NoUnitsError, UnknownUnitTypeError, station_at
+from twin.errors import ConfigError
 
 BOUND = 1 - 1 / math.e
 
@@ -160,3 +164,94 @@ def test_bad_requests():
         SitingProblem(
             np.arange(1), np.ones(1), np.arange(1), np.ones((1, 1), bool), np.zeros(1), busy=1.0
         )
+
+
+# -- proposing stations on a city ----------------------------------------------------------------
+# no dispatch delay or turnout: a 1-minute standard is 60 s of driving, 3 blocks at 16.67 s
+INSTANT = {"response": {"dispatch_delay_s": 0, "turnout_s": 0}}
+
+
+def _blocks(a, b):
+    return np.abs(a % 5 - b % 5) + np.abs(a // 5 - b // 5)
+
+
+def test_propose_one_station_on_the_grid(grid):
+    params = load_emergency_params(overrides=INSTANT)
+    proposal = propose_stations(grid, 1, params=params, minutes=1.0, exact=True)
+    assert proposal.travel_budget_s == 60.0 and proposal.lead_s == 0.0
+    assert [s.name for s in proposal.existing] == ["Hospital A"]
+    assert 0 not in proposal.candidates.tolist()  # the hospital's node is taken
+    (station,) = proposal.stations
+    assert (station.name, station.unit_type, station.units, station.source) == (
+        "proposed 1",
+        "ambulance",
+        params.ambulances_per_hospital,
+        "added",
+    )
+    assert station.node == proposal.nodes[0]
+    # by hand: the hospital covers the nodes within 3 blocks of node 0; the best new site
+    # adds the most of the rest
+    nodes = np.arange(25)
+    demand = calls_by_node(grid, params, "ambulance")
+    uncovered = _blocks(nodes, 0) > 3
+    gains = {c: demand[uncovered & (_blocks(nodes, c) <= 3)].sum() for c in range(1, 25)}
+    assert proposal.objective_before == pytest.approx(demand[~uncovered].sum())
+    assert proposal.objective_after - proposal.objective_before == pytest.approx(
+        max(gains.values())
+    )
+    assert gains[station.node] == pytest.approx(max(gains.values()))
+    assert proposal.demand_calls_per_day == pytest.approx(demand.sum())
+
+
+def test_proposals_follow_stations_congestion_and_k(grid):
+    params = load_emergency_params(overrides=INSTANT)
+    free = propose_stations(grid, 1, params=params, minutes=1.0, stations=[])
+    assert free.objective_before == 0.0 and len(free.existing) == 0
+    assert 0 in free.candidates.tolist()
+    # a slower day (every link twice as long) covers less with the same sites
+    slow = 2 * hourly_link_times(grid.drive, None, params)
+    congested = propose_stations(grid, 1, params=params, minutes=1.0, hourly_times=slow)
+    baseline = propose_stations(grid, 1, params=params, minutes=1.0)
+    assert congested.objective_after < baseline.objective_after
+    two = propose_stations(grid, 2, params=params, minutes=1.0, model="mexclp", units=1)
+    assert [s.name for s in two.stations] == ["proposed 1", "proposed 2"]
+    assert all(s.units == 1 for s in two.stations)
+    assert len(set(two.nodes.tolist())) == 2
+    assert 0 < two.busy < 0.95
+
+
+def test_a_proposal_reaches_more_calls_in_simulation(grid):
+    params = load_emergency_params(
+        overrides={**INSTANT, "demand": {"medical_per_1000_residents_per_day": 6}}
+    )
+    proposal = propose_stations(grid, 1, params=params, minutes=1.0)
+    hourly = hourly_link_times(grid.drive, None, params)
+    check = simulate_check(
+        grid, hourly, params, proposal.stations, unit_type="ambulance", seeds=[0, 1], minutes=1
+    )
+    assert check.calls > 50
+    assert check.after > check.before + 0.2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"k": 0}, SitingError, "cannot add 0"),
+        ({"k": 30}, SitingError, "cannot add 30"),
+        ({"model": "p-median"}, SitingError, "unknown siting model"),
+        ({"minutes": 2.0, "params": None}, SitingError, "leaves no time to drive"),
+        ({"minutes": -1.0}, SitingError, "positive number of minutes"),
+        ({"units": 0}, NoUnitsError, r"at least 1 unit; got 0 \(from units=0\)"),
+        (
+            {"params": {**INSTANT, "units": {"ambulances_per_hospital": 0}}},
+            NoUnitsError,
+            "per-station default, \\[units\\] ambulances_per_hospital",
+        ),
+        ({"hourly_times": np.ones((1, 80))}, ConfigError, "one row per hour"),
+        ({"unit_type": "boat"}, UnknownUnitTypeError, "unknown unit type"),
+    ],
+)
+def test_bad_proposal_requests(grid, kwargs, error, match):
+    kwargs = {"k": 1, "params": INSTANT, "minutes": 1.0, **kwargs}
+    with pytest.raises(error, match=match):
+        propose_stations(grid, kwargs.pop("k"), **kwargs)

@@ -129,10 +129,9 @@ def congestion(args: argparse.Namespace, city, params):
 def stations_of(city, params, unit_type: str):
     """The city's stations of ``unit_type``; an error saying what to do when there are none."""
     from sim.emergency.params import UNIT_TYPES
-    from sim.emergency.stations import NoUnitsError, check_unit_type, city_stations
+    from sim.emergency.stations import NoUnitsError, city_stations
 
-    check_unit_type(unit_type)
-    stations = [s for s in city_stations(city, params) if s.unit_type == unit_type]
+    stations = city_stations(city, params, unit_type=unit_type)
     if not stations:
         raise NoUnitsError(
             f"the city has no {UNIT_TYPES[unit_type]} POIs, so no {unit_type} stations; "

@@ -61,22 +61,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
     from tqdm import tqdm
 
-    from sim.emergency.coverage import planning_link_times
+    from sim.emergency.covering_models import SitingError
     from sim.emergency.params import load_emergency_params
     from sim.emergency.siting import (
-        SitingError,
-        build_problem,
-        busy_probability,
-        calls_by_node,
-        candidate_nodes,
-        service_time_estimate,
+        new_station_units,
+        propose_stations,
         simulate_check,
-        solve,
+        travel_budget_s,
     )
-    from sim.emergency.stations import NoUnitsError, check_unit_type, station_at
+    from sim.emergency.stations import NoUnitsError, check_unit_type
     from twin.build.pipeline import load_city
     from twin.errors import ConfigError
 
@@ -87,56 +82,33 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--minutes must be a positive number; got {args.minutes}")
     if args.days < 0:
         raise ConfigError(f"--days must be 0 or more; got {args.days}")
-    params = load_emergency_params(args.params)
-    # the model covers by travel time: what the response standard leaves after the call is
-    # processed and the crew turns out (the simulation measures call to arrival on scene)
-    lead_s = params.dispatch_delay_s.mean + params.turnout_s.mean
-    budget_s = args.minutes * 60.0 - lead_s
-    if budget_s <= 0:
-        raise ConfigError(
-            f"--minutes {args.minutes:g} leaves no time to drive: dispatch delay and turnout "
-            f"take {lead_s:.0f} s on average; give a longer standard"
-        )
-    units = params.units_per_station(unit_type) if args.units is None else args.units
-    if units < 1:
+    if args.units is not None and args.units < 1:
         raise NoUnitsError(
-            f"new stations need at least 1 unit; got {units} (from "
-            f"{'--units' if args.units is not None else 'the per-station default'}); "
+            f"new stations need at least 1 unit; got {args.units} (from --units); "
             "pass --units 1 or more"
         )
+    params = load_emergency_params(args.params)
+    # fail before a day is simulated: the standard must leave time to drive, and new
+    # stations need units
+    travel_budget_s(params, args.minutes)
+    units = new_station_units(params, unit_type, args.units)
     city = load_city(args.city)
-    existing = stations_of(city, params, unit_type)
+    stations_of(city, params, unit_type)
     hourly, source = congestion(args, city, params)
-    profile = params.hourly_profile["medical" if unit_type == "ambulance" else "fire"]
-    times = planning_link_times(hourly, profile)
-    demand = calls_by_node(city, params, unit_type)
-    taken = {s.node for s in existing}
-    candidates = np.array(
-        [c for c in candidate_nodes(city, max_candidates=args.candidates) if c not in taken],
-        dtype=np.int64,
-    )
-    total_units = sum(s.units for s in existing)
-    busy = busy_probability(
-        float(demand.sum()),
-        service_time_estimate(params, unit_type, travel_s=budget_s / 2),
-        total_units,
-    )
-    problem = build_problem(
+    proposal = propose_stations(
         city,
-        times,
-        demand=demand,
-        stations=[(s.node, s.units) for s in existing],
-        candidates=candidates,
-        minutes=budget_s / 60.0,
-        units_per_station=units,
-        busy=busy,
+        args.add,
+        unit_type=unit_type,
+        params=params,
+        hourly_times=hourly,
+        model=args.model,
+        exact=args.exact,
+        minutes=args.minutes,
+        units=units,
+        max_candidates=args.candidates,
     )
-    result = solve(problem, args.add, model=args.model, exact=args.exact)
+    budget_s, lead_s = proposal.travel_budget_s, proposal.lead_s
     net = city.drive
-    new = [
-        station_at(city, unit_type, node=int(node), units=units, name=f"proposed {k + 1}")
-        for k, node in enumerate(result.nodes)
-    ]
     check = None
     if args.days:
         seeds = [args.seed + d for d in range(args.days)]
@@ -145,14 +117,14 @@ def run(args: argparse.Namespace) -> int:
                 city,
                 hourly,
                 params,
-                new,
+                proposal.stations,
                 unit_type=unit_type,
                 seeds=seeds,
                 minutes=args.minutes,
                 progress=lambda: bar.update(1),
             )
-    demand_total = float(problem.demand.sum())
-    proposal = [
+    demand_total = proposal.demand_calls_per_day
+    sites = [
         {
             "node": int(node),
             "node_id": int(net.node_id[node]),
@@ -162,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             "lat": float(net.lat[node]),
             "units": units,
         }
-        for node in result.nodes
+        for node in proposal.nodes
     ]
     out = {
         "city": city.name,
@@ -172,12 +144,12 @@ def run(args: argparse.Namespace) -> int:
         "minutes": args.minutes,
         "travel_budget_s": budget_s,
         "congestion": source,
-        "existing_stations": len(existing),
-        "candidates": len(candidates),
-        "busy_probability": busy,
-        "proposed": proposal,
-        "objective_before": result.baseline,
-        "objective_after": result.objective,
+        "existing_stations": len(proposal.existing),
+        "candidates": len(proposal.candidates),
+        "busy_probability": proposal.busy,
+        "proposed": sites,
+        "objective_before": proposal.objective_before,
+        "objective_after": proposal.objective_after,
         "demand_calls_per_day": demand_total,
         "simulated_days": list(check.seeds) if check else [],
         "simulated_calls": check.calls if check else 0,
@@ -194,16 +166,16 @@ def run(args: argparse.Namespace) -> int:
     what = "expected covered calls/day" if args.model == "mexclp" else "covered calls/day"
     print(
         f"{city.name}: {args.add} new {unit_type} station(s) by {args.model} "
-        f"({'exact' if args.exact else 'greedy'}) among {len(candidates)} candidates, "
-        f"{len(existing)} existing ({source})"
+        f"({'exact' if args.exact else 'greedy'}) among {len(proposal.candidates)} "
+        f"candidates, {len(proposal.existing)} existing ({source})"
     )
-    for k, p in enumerate(proposal, start=1):
+    for k, p in enumerate(sites, start=1):
         print(
             f"  {k}. node {p['node']} (OSM {p['node_id']}) at {p['lat']:.5f}, {p['lon']:.5f} "
             f"with {units} unit(s)"
         )
     print(
-        f"model: {what} {result.baseline:.2f} -> {result.objective:.2f} "
+        f"model: {what} {proposal.objective_before:.2f} -> {proposal.objective_after:.2f} "
         f"of {demand_total:.2f} ({args.minutes:g}-minute standard: {budget_s:.0f} s to drive "
         f"after {lead_s:.0f} s of dispatch and turnout)"
     )
