@@ -102,25 +102,25 @@ def city_stations(
 
     Returns
     -------
-    The stations, hospitals first, in POI order. Names are the POIs' names, made unique:
-    an unnamed POI is called ``"unnamed <category> at node N"`` and a repeated name gets
-    ``" (2)"``, ``" (3)"``… so that each station can be named in a change.
+    The stations, hospitals first, in POI order. Names are the POIs' names, made unique as
+    a run specification names them (:func:`sim.spec_builder.city_stations`): an unnamed
+    POI is called ``"<category> <poi_id>"`` and a repeated name gets ``" (2)"``,
+    ``" (3)"``…, so that each station can be named in a change.
     """
     out: list[Station] = []
-    seen: set[str] = set()
+    count: dict[str, int] = {}
+    taken: set[str] = set()
     for utype, category in UNIT_TYPES.items():
         units = params.units_per_station(utype)
         for row in city.pois_of(category).itertuples():
-            node = int(row.drive_node)
-            name = str(row.name)
-            if not name.strip():
-                name = f"unnamed {category} at node {node}"
-            unique, k = name, 1
-            while unique in seen:
-                k += 1
-                unique = f"{name} ({k})"
-            seen.add(unique)
-            out.append(Station(unique, utype, node, units))
+            name = str(row.name) or f"{category} {row.poi_id}"
+            count[name] = count.get(name, 0) + 1
+            unique = name if count[name] == 1 else f"{name} ({count[name]})"
+            while unique in taken:  # a POI that is itself called "X (2)"
+                count[name] += 1
+                unique = f"{name} ({count[name]})"
+            taken.add(unique)
+            out.append(Station(unique, utype, int(row.drive_node), units))
     if unit_type is not None:
         check_unit_type(unit_type)
         out = [s for s in out if s.unit_type == unit_type]

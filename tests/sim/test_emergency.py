@@ -336,15 +336,19 @@ def test_city_stations_have_unique_names(grid):
 
     params = load_emergency_params()
     extra = grid.pois[grid.pois["category"] == "hospital"].assign(drive_node=[7])
-    unnamed = extra.assign(name="  ", drive_node=[8])
+    unnamed = extra.assign(name="", poi_id="osm/node/9", drive_node=[8])
     city = replace(grid, pois=pd.concat([grid.pois, extra, unnamed], ignore_index=True))
     stations = city_stations(city, params)
     assert [(s.name, s.unit_type, s.node) for s in stations] == [
         ("Hospital A", "ambulance", 0),
         ("Hospital A (2)", "ambulance", 7),
-        ("unnamed hospital at node 8", "ambulance", 8),
+        ("hospital osm/node/9", "ambulance", 8),
         ("Fire station A", "fire_engine", 24),
     ]
+    # the names a run specification gives the same stations
+    from sim.spec_builder import city_stations as spec_stations
+
+    assert [s.name for s in spec_stations(city, params.raw)] == [s.name for s in stations]
     engines = city_stations(city, params, unit_type="fire_engine")
     assert [s.name for s in engines] == ["Fire station A"]
     with pytest.raises(UnknownUnitTypeError):
