@@ -265,6 +265,8 @@ def resolve_all(layers: Iterable[tuple[str, Layer]] = ()) -> dict[str, Any]:
 def _merge(base: Any, override: Any, *, path: str, source: str) -> Any:
     """``base`` with ``override`` applied, every key and type checked against ``base``."""
     if isinstance(base, dict):
+        if set(base) == {"mean", "cv"} and isinstance(override, int | float):
+            override = {"mean": override, "cv": 0.0}  # a fixed time: 90 for {mean=90, cv=0}
         if not isinstance(override, Mapping):
             raise ConfigError(
                 f"{path} (from {source}) is {override!r}; expected a table of its keys "

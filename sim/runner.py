@@ -186,6 +186,8 @@ def run(
         skipped = getattr(model, "skipped", None)
         if skipped:
             notes.append(f"{part} not simulated: {skipped}")
+        for kind, reason in (getattr(model, "skipped_kinds", None) or {}).items():
+            notes.append(f"{kind} incidents not simulated: {reason}")
         for key, value in model.kpis().items():
             if key in kpis:
                 log.warning("KPI %r reported by %s overrides an earlier part's value", key, part)
@@ -200,6 +202,11 @@ def run(
                 f"{lost} trips could not reach their destination (no open road): by origin "
                 f"zone {kpis['trips_unroutable_by_zone']}"
             )
+    if kpis.get("incidents_cut_off"):
+        notes.append(
+            f"{kpis['incidents_cut_off']} incidents could not be reached: no open road led to "
+            "the scene"
+        )
     notes.extend(world.notes)
     if notes:
         kpis["notes"] = notes

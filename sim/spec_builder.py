@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.emergency.params import UNIT_TYPES
 from sim.interventions import (
     LATEST,
     AddRoad,
@@ -35,6 +34,7 @@ from sim.interventions import (
     StationSpec,
 )
 from sim.parameters import Layer, assignment, resolve_all
+from sim.result import RunResult
 from sim.spec import CityRef, Parts, ReplaySource, RunSpec, SpecError, TripsSource, Window
 from twin.city import City, city_checksum
 from twin.clock import parse_clock
@@ -57,7 +57,7 @@ def build_spec(
     interventions: Iterable[Intervention] = (),
     stations: Sequence[StationSpec] | None = None,
     trips: str | Path | pd.DataFrame | None = None,
-    replay: str | Path | None = None,
+    replay: str | Path | RunResult | None = None,
     bundle: str | Path | None = None,
 ) -> RunSpec:
     """The specification of a run of ``city``.
@@ -88,7 +88,8 @@ def build_spec(
         demand; the trips are checked against the city and the window and their checksum
         goes into the specification.
     replay
-        A run folder whose link times to replay (``traffic="replay"``).
+        The run whose link times to replay (``traffic="replay"``): its folder, or the run
+        in memory (then :func:`sim.runner.run` needs it too, as ``replay=``).
     bundle
         The ``.twin`` file ``city`` was loaded from (``None``: the default city).
 
@@ -112,7 +113,9 @@ def build_spec(
         trips_source = _trips_source(city, trips, window, parameters["vehicles"])
     _derive_traffic_scale(parameters, layers, synthesised=trips is None)
     replay_source = ReplaySource()
-    if replay is not None:
+    if isinstance(replay, RunResult):
+        replay_source = ReplaySource("", replay.spec.digest)
+    elif replay is not None:
         replay_source = ReplaySource(str(replay), _run_digest(Path(replay)))
     if stations is None:
         stations = city_stations(city, parameters["emergency"])
@@ -146,26 +149,18 @@ def _derive_traffic_scale(
 
 
 def city_stations(city: City, emergency: Mapping[str, Any]) -> list[StationSpec]:
-    """The city's hospitals and fire stations as stations, with the units per station of the
-    emergency parameters (``units.ambulances_per_hospital``,
-    ``units.fire_engines_per_fire_station``); names made unique with ``" (2)"``…"""
-    units = {
-        "ambulance": int(emergency["units"]["ambulances_per_hospital"]),
-        "fire_engine": int(emergency["units"]["fire_engines_per_fire_station"]),
-    }
-    out: list[StationSpec] = []
-    seen: dict[str, int] = {}
+    """The city's hospitals and fire stations as stations of a specification, named and with
+    the units per station of the emergency parameters as
+    :func:`sim.emergency.stations.city_stations` gives them (node ids instead of positions)."""
+    from sim.emergency.params import params_from_dict
+    from sim.emergency.stations import city_stations as emergency_stations
+
+    params = params_from_dict(dict(emergency), where="emergency parameters")
     node_id = city.drive.node_id
-    for unit_type, category in UNIT_TYPES.items():
-        for row in city.pois_of(category).itertuples():
-            name = str(row.name) or f"{category} {row.poi_id}"
-            seen[name] = seen.get(name, 0) + 1
-            if seen[name] > 1:
-                name = f"{name} ({seen[name]})"
-            out.append(
-                StationSpec(name, unit_type, int(node_id[int(row.drive_node)]), units[unit_type])
-            )
-    return out
+    return [
+        StationSpec(s.name, s.unit_type, int(node_id[s.node]), s.units)
+        for s in emergency_stations(city, params)
+    ]
 
 
 def _checked(

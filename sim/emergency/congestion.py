@@ -9,17 +9,47 @@ flow and said so), from free flow, or from a day simulated now through the one r
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sim.emergency.coverage import hourly_link_times
 from sim.emergency.params import EmergencyParams
+from sim.result import RunResult
 from twin.city import City, city_checksum
 from twin.clock import format_clock
 from twin.errors import ConfigError
 
-__all__ = ["day_link_times"]
+__all__ = ["Congestion", "day_link_times"]
+
+
+@dataclass(frozen=True, eq=False)
+class Congestion:
+    """Emergency vehicles' link times by hour, and the day they come from.
+
+    Attributes
+    ----------
+    hourly
+        ``float64[24, n_edges]``, seconds.
+    description
+        Where they came from, for people (``"free flow"``, ``"run runs/day"`` …).
+    recorded
+        The run whose links table they come from (``None`` for free flow): a siting check
+        replays it through the run function.
+    run_dir
+        That run's folder, when it has one.
+    """
+
+    hourly: np.ndarray
+    description: str
+    recorded: RunResult | None = None
+    run_dir: Path | None = None
+
+    @property
+    def free_flow(self) -> bool:
+        """No congestion at all."""
+        return self.recorded is None
 
 
 def day_link_times(
@@ -33,7 +63,7 @@ def day_link_times(
     tourists: bool = True,
     progress: Callable[[float], None] | None = None,
     save_run: str | Path | None = None,
-) -> tuple[np.ndarray, str]:
+) -> Congestion:
     """Emergency link times by hour of a simulated day, and where they came from.
 
     Parameters
@@ -57,10 +87,10 @@ def day_link_times(
 
     Returns
     -------
-    ``(float64[24, n_edges], description)``.
+    The hourly times, their description and the run behind them.
     """
     if free_flow:
-        return hourly_link_times(city.drive, None, params), "free flow"
+        return Congestion(hourly_link_times(city.drive, None, params), "free flow")
     if run_dir is not None:
         from sim.outputs import read_run
 
@@ -76,19 +106,22 @@ def day_link_times(
                 f" (its window {format_clock(window.start)}-{format_clock(window.end)}; "
                 "free flow in the other hours)"
             )
-        return hourly, description
+        return Congestion(hourly, description, recorded, Path(run_dir))
     from sim.runner import run_day
 
     result = run_day(
         city, seed=seed, scale=scale, tourists=tourists, emergency=False, progress=progress
     )
     description = f"simulated day (seed {seed}, demand scale {scale:g})"
+    saved = None
     if save_run is not None:
         from sim.outputs import write_run
 
-        write_run(result, save_run)
+        saved = write_run(result, save_run)
         description += f", saved to {save_run}"
-    return hourly_link_times(city.drive, result.links, params), description
+    return Congestion(
+        hourly_link_times(city.drive, result.links, params), description, result, saved
+    )
 
 
 def _check_run_city(recorded, city: City, run_dir) -> None:

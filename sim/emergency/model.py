@@ -54,7 +54,7 @@ from sim.emergency.records import (
 )
 from sim.emergency.stations import NoUnitsError, Station, city_stations
 from sim.emergency.travel import RoadGraph
-from sim.roads import Roads
+from sim.roads import Roads, UnreachableError
 from twin.city import City
 from twin.clock import format_clock
 from twin.errors import TwinError
@@ -167,6 +167,7 @@ class Emergency:
         self._resident_sampler = NodeSampler(self._residents)
         self._fire_sampler = NodeSampler(fire_weights_by_node(city))
         self._incidents: list[_Incident] = []
+        self._cut_off = 0  # incidents no open road led to
 
     @property
     def stations(self) -> list[Station]:
@@ -371,6 +372,15 @@ class Emergency:
         journey = yield self.roads.drive(origin, destination, vehicle_class="emergency")
         return float(getattr(journey, "arrive", self.env.now))
 
+    def _reach(self, origin: int, destination: int):
+        """Drive (a process); returns whether the unit got there (``False``: no open road
+        leads there, and it did not move)."""
+        try:
+            yield from self._travel(origin, destination)
+        except UnreachableError:
+            return False
+        return True
+
     def _respond(self, incident: _Incident):
         env, d, rec = self.env, incident.draws, incident.record
         unit_type = self.params.unit_type[incident.kind]
@@ -385,22 +395,29 @@ class Emergency:
         origin = unit.base  # where the crew turns out, even if its station moves meanwhile
         yield env.timeout(d["turnout"])
         rec["depart"] = env.now
-        yield from self._travel(origin, incident.node)
+        if not (yield from self._reach(origin, incident.node)):
+            # no open road leads to the scene (a flood, a closure): the unit stands down
+            self._cut_off += 1
+            rec["back_at_base"] = env.now
+            unit.busy_s += env.now - unit.busy_since
+            unit.busy_since = math.nan
+            self.fleet.back_at_base(unit)
+            return
         rec["on_scene"] = env.now
         yield env.timeout(d["scene"])
         rec["left_scene"] = env.now
         where = incident.node
         if d["transport"] and len(self.hospitals) and unit_type == "ambulance":
             hospital = self._nearest_hospital(incident.node)
-            rec["hospital"] = hospital
-            yield from self._travel(incident.node, hospital)
-            rec["at_hospital"] = env.now
-            yield env.timeout(d["handover"])
-            rec["handover_done"] = env.now
-            where = hospital
+            if (yield from self._reach(incident.node, hospital)):
+                rec["hospital"] = hospital
+                rec["at_hospital"] = env.now
+                yield env.timeout(d["handover"])
+                rec["handover_done"] = env.now
+                where = hospital
         while True:  # a station that moves while its unit drives back: drive on
             base = unit.base
-            yield from self._travel(where, base)
+            yield from self._reach(where, base)  # cut off from base: back at once (simplified)
             if unit.base == base:
                 break
             where = base
@@ -593,12 +610,15 @@ class Emergency:
     def kpis(self) -> dict:
         """Headline numbers (:func:`sim.emergency.records.emergency_kpis`): counts,
         response times (s), shares reached in 8 and 15 minutes, calls that waited, their
-        mean wait for a unit, units in service and their utilisation by type (0-1).
+        mean wait for a unit, units in service and their utilisation by type (0-1), and
+        ``incidents_cut_off``: incidents no open road led to (a flood, a closure).
 
         When :attr:`skipped` says the part was not simulated, the counts are zero and the
         means of nothing are NaN.
         """
-        return emergency_kpis(self.incidents_table(), self.units_table(), self.env.now)
+        kpis = emergency_kpis(self.incidents_table(), self.units_table(), self.env.now)
+        kpis["incidents_cut_off"] = self._cut_off
+        return kpis
 
     def response_by_zone_hour(self) -> pd.DataFrame:
         """Response times by zone and hour of the call: ``incidents``, ``reached``,

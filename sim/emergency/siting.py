@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import simpy
 
-from sim.emergency.coverage import HourlyRoads, hourly_link_times, planning_link_times
+from sim.emergency.congestion import Congestion
+from sim.emergency.coverage import hourly_link_times, planning_link_times
 from sim.emergency.covering_models import (
     MODELS,
     SitingError,
@@ -36,7 +36,6 @@ from sim.emergency.incidents import (
     fire_weights_by_node,
     residents_by_node,
 )
-from sim.emergency.model import Emergency
 from sim.emergency.params import DAY_S, EmergencyParams, resolve_params
 from sim.emergency.stations import (
     NoUnitsError,
@@ -46,6 +45,7 @@ from sim.emergency.stations import (
     station_at,
 )
 from sim.emergency.travel import RoadGraph
+from sim.interventions import StationSpec
 from twin.city import City
 from twin.errors import ConfigError
 
@@ -483,42 +483,50 @@ class SimulatedCheck:
 
 def simulate_check(
     city: City,
-    hourly_times: np.ndarray,
+    congestion: Congestion,
     params: EmergencyParams,
     new_stations: Sequence[Station],
     *,
     unit_type: str,
     seeds: Sequence[int],
     minutes: float = 8.0,
-    tourists: object | None = None,
     progress: Callable[[], None] | None = None,
 ) -> SimulatedCheck:
     """Simulate emergency response for a day per seed, without and with ``new_stations``.
 
-    Units drive on the recorded congestion of ``hourly_times`` (:class:`HourlyRoads`); each
-    seed gives both variants the same incidents and service times (common random numbers).
-    Calls placed during the day (00:00-24:00) count; the run continues to 03:00 next day so
-    that late calls are answered.
+    Each day is a run of the one run function (:func:`sim.runner.run`): emergency response
+    only, on the recorded congestion of ``congestion`` replayed hour by hour (or on free
+    flow), from 00:00 to 03:00 the next day so that late calls are answered; calls placed
+    during the day (00:00-24:00) count. Both variants of a seed are the same specification
+    but for the stations, so they have the same incidents and service times (common random
+    numbers).
     """
+    from sim.parameters import Layer
+    from sim.runner import run
+    from sim.spec_builder import build_spec
+
     check_unit_type(unit_type)
     limit = minutes * 60.0
+    emergency = [("emergency", Layer("siting parameters", params.raw))]
+    node_id = city.drive.node_id
+    added = [StationSpec(s.name, s.unit_type, int(node_id[s.node]), s.units) for s in new_stations]
+    replay = None if congestion.free_flow else (congestion.run_dir or congestion.recorded)
     times: dict[str, list[np.ndarray]] = {"before": [], "after": []}
     for seed in seeds:
-        for label, extra in (("before", ()), ("after", tuple(new_stations))):
-            env = simpy.Environment()
-            roads = HourlyRoads(env, city.drive, hourly_times)
-            model = Emergency(
-                env,
-                city,
-                roads,
-                rng=np.random.default_rng(seed),
-                params=params,
-                tourists=tourists,
-                extra_stations=extra,
-            )
-            model.start()
-            env.run(until=DAY_S + 3 * 3600.0)
-            table = model.incidents_table()
+        spec = build_spec(
+            city,
+            seed=seed,
+            start=0.0,
+            end=DAY_S + 3 * 3600.0,
+            traffic="free_flow" if congestion.free_flow else "replay",
+            tourists=False,
+            emergency=True,
+            overrides=emergency,
+            replay=replay,
+        )
+        for label, stations in (("before", spec.stations), ("after", (*spec.stations, *added))):
+            result = run(city, spec.replace(stations=stations), replay=congestion.recorded)
+            table = result.incidents
             table = table[(table["call"] < DAY_S) & (table["unit_type"] == unit_type)]
             times[label].append(table["response_time"].to_numpy(float))
             if progress is not None:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from sim.emergency.congestion import Congestion
 from sim.emergency.coverage import hourly_link_times
 from sim.emergency.covering_models import (
     SitingError,
@@ -134,15 +135,15 @@ def test_candidate_nodes_are_thinned_and_deterministic(grid):
 
 def test_simulation_check_with_common_random_numbers(grid):
     params = load_emergency_params(overrides={"demand": {"medical_per_1000_residents_per_day": 6}})
-    hourly = hourly_link_times(grid.drive, None, params)
+    free = Congestion(hourly_link_times(grid.drive, None, params), "free flow")
     new = [station_at(grid, "ambulance", node=24, units=2)]
-    check = simulate_check(grid, hourly, params, new, unit_type="ambulance", seeds=[0, 1])
+    check = simulate_check(grid, free, params, new, unit_type="ambulance", seeds=[0, 1])
     assert check.calls > 50
     assert len(check.response_before) == len(check.response_after) == check.calls
     assert check.after > check.before
     assert check.share(8.0, "after") == pytest.approx(check.after)
     # same seeds, same answer
-    again = simulate_check(grid, hourly, params, new, unit_type="ambulance", seeds=[0, 1])
+    again = simulate_check(grid, free, params, new, unit_type="ambulance", seeds=[0, 1])
     assert again.before == check.before and again.after == check.after
 
 
@@ -225,9 +226,9 @@ def test_a_proposal_reaches_more_calls_in_simulation(grid):
         overrides={**INSTANT, "demand": {"medical_per_1000_residents_per_day": 6}}
     )
     proposal = propose_stations(grid, 1, params=params, minutes=1.0)
-    hourly = hourly_link_times(grid.drive, None, params)
+    free = Congestion(hourly_link_times(grid.drive, None, params), "free flow")
     check = simulate_check(
-        grid, hourly, params, proposal.stations, unit_type="ambulance", seeds=[0, 1], minutes=1
+        grid, free, params, proposal.stations, unit_type="ambulance", seeds=[0, 1], minutes=1
     )
     assert check.calls > 50
     assert check.after > check.before + 0.2

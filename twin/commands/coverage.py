@@ -86,7 +86,8 @@ def add_city_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def congestion(args: argparse.Namespace, city, params):
-    """Hourly emergency link times per the arguments, with a progress bar on stderr."""
+    """Hourly emergency link times per the arguments (a
+    :class:`sim.emergency.congestion.Congestion`), with a progress bar on stderr."""
     from sim.emergency.congestion import day_link_times
     from twin.errors import ConfigError
 
@@ -169,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
     params = load_emergency_params(args.params)
     city = load_city(args.city)
     stations = stations_of(city, params, args.unit_type)
-    hourly, source = congestion(args, city, params)
+    day = congestion(args, city, params)
+    hourly, source = day.hourly, day.description
     nodes = sorted({s.node for s in stations})
     population = residents_by_node(city)
     by_hour = coverage_by_hour(city, hourly, nodes, minutes=args.minutes, population=population)

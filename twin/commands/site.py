@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     units = new_station_units(params, unit_type, args.units)
     city = load_city(args.city)
     stations_of(city, params, unit_type)
-    hourly, source = congestion(args, city, params)
+    day = congestion(args, city, params)
+    hourly, source = day.hourly, day.description
     proposal = propose_stations(
         city,
         args.add,
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         with tqdm(total=2 * len(seeds), desc="simulating", unit="day", file=sys.stderr) as bar:
             check = simulate_check(
                 city,
-                hourly,
+                day,
                 params,
                 proposal.stations,
                 unit_type=unit_type,
