@@ -16,6 +16,13 @@ osmnx.settings.overpass_rate_limit = False
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def _catalog_of_its_own(tmp_path_factory, monkeypatch):
+    """Runs a test registers (``twin run`` registers every run) go to a results root of the
+    test's own, never to ./runs."""
+    monkeypatch.setenv("TWIN_RUNS_DIR", str(tmp_path_factory.mktemp("runs-root")))
+
+
 @pytest.fixture
 def grid():
     """A 5 × 5 grid city, 200 m blocks, 36 km/h streets (20 s a block)."""

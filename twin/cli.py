@@ -15,7 +15,19 @@ import sys
 from twin.errors import TwinError
 
 #: Subcommands in the order ``twin --help`` lists them.
-COMMANDS = ("build", "info", "export", "run", "scenario", "compare", "coverage", "site")
+COMMANDS = (
+    "build",
+    "info",
+    "export",
+    "run",
+    "scenario",
+    "compare",
+    "coverage",
+    "site",
+    "runs",
+    "query",
+    "rerun",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

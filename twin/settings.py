@@ -9,6 +9,7 @@ environment variable      config key              default
 ========================  ======================  =============================================
 ``TWIN_OSM_PATH``         ``osm_path``            ``<repo>/../shared/data/osm/hue.osm.pbf``
 ``TWIN_CACHE_DIR``        ``cache_dir``           ``$XDG_CACHE_HOME/hue-twin`` (``~/.cache``)
+``TWIN_RUNS_DIR``         ``runs_dir``            ``./runs`` (the run catalog's results root)
 ``TWIN_CONFIG``           (the file itself)       ``./twin.toml``, else the user config file
 ========================  ======================  =============================================
 """
@@ -25,6 +26,8 @@ from twin.errors import ConfigError, SourceNotFoundError
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OSM_PATH = REPO_ROOT.parent / "shared" / "data" / "osm" / "hue.osm.pbf"
 DEFAULT_CITY_NAME = "Huế"
+#: Keys a config file may hold.
+_CONFIG_KEYS = ("osm_path", "cache_dir", "runs_dir")
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,16 @@ class Settings:
         The OSM extract of the default city.
     cache_dir
         Where the compiled default city (``hue.twin``) and other caches are kept.
+    runs_dir
+        The results root of the run catalog (:mod:`scenarios.catalog`): where runs are
+        registered, and where ``twin runs`` and ``twin query`` look.
     config_file
         The config file that was read, or ``None``.
     """
 
     osm_path: Path
     cache_dir: Path
+    runs_dir: Path = Path("runs")
     config_file: Path | None = None
 
     @property
@@ -75,10 +82,11 @@ def _read_config(path: Path | None) -> dict:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or remove it") from exc
-    unknown = set(data) - {"osm_path", "cache_dir"}
+    unknown = set(data) - set(_CONFIG_KEYS)
     if unknown:
         raise ConfigError(
-            f"{path}: unknown keys {sorted(unknown)}; the known keys are 'osm_path' and 'cache_dir'"
+            f"{path}: unknown keys {sorted(unknown)}; the known keys are "
+            + ", ".join(repr(key) for key in _CONFIG_KEYS)
         )
     return data
 
@@ -101,6 +109,7 @@ def get_settings() -> Settings:
     return Settings(
         osm_path=pick("TWIN_OSM_PATH", "osm_path", DEFAULT_OSM_PATH),
         cache_dir=pick("TWIN_CACHE_DIR", "cache_dir", xdg_cache / "hue-twin"),
+        runs_dir=pick("TWIN_RUNS_DIR", "runs_dir", Path.cwd() / "runs"),
         config_file=config_file,
     )
 

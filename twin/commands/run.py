@@ -127,6 +127,9 @@ def run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     out = write_run(result, args.output, force=args.force)
+    from scenarios.catalog import register_run
+
+    entry = register_run(out, labels={"scenario": scenario.name if scenario else "run"})
     print(
         format_summary(
             result.kpis, city_name=city.name, start=spec.window.start, end=spec.window.end
@@ -135,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     for note in result.kpis.get("notes", []):
         print(f"warning: {note}")
     print(f"digest {spec.digest}")
-    print(f"wrote {out}")
+    print(f"wrote {out} (run {entry.run_id} in the catalog)")
     return 0
 
 
