@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scenarios.catalog import register_run
 from scenarios.compile import compile_scenario
 from scenarios.differences import link_differences, zone_differences, zone_values
 from scenarios.executor import Executor
@@ -278,6 +279,7 @@ class _Runs:
                     continue
                 finished = self._finished(name, i, spec)
                 if finished is not None:
+                    self._register(name, i)
                     self._kpis[(name, i)] = finished
                     self.reused += 1
                     done += 1
@@ -293,6 +295,7 @@ class _Runs:
             nonlocal done
             for name, i in todo[spec.digest]:
                 write_run(result, self.run_dir(name, i), force=True)
+                self._register(name, i)
                 self._kpis[(name, i)] = scalar_kpis(result.kpis)
                 done += 1
             if progress is not None:
@@ -305,6 +308,11 @@ class _Runs:
                 f"{len(failures)} replications failed; the first ({first.spec.digest[:12]}): "
                 f"{first.error}"
             )
+
+    def _register(self, name: str, i: int) -> None:
+        """Put a replication in the run catalog (again: harmless)."""
+        labels = {"scenario": name, "comparison": str(self.folder), "replication": i}
+        register_run(self.run_dir(name, i), labels=labels)
 
     def _finished(self, name: str, i: int, spec: RunSpec) -> dict[str, float] | None:
         folder = self.run_dir(name, i)

@@ -166,3 +166,23 @@ def test_compare_command_json_on_a_local_cluster_equals_serial(folder, capsys):
     text = capsys.readouterr().out
     assert "closed − Base (2 paired replications, 95 % intervals)" in text
     assert "mean_speed_kmh (km/h)" in text and "vehicle_km" not in text  # judged KPIs only
+
+
+def test_replications_are_in_the_run_catalog(folder):
+    from scenarios.catalog import list_runs, query
+
+    with Executor(workers=0) as executor:
+        compare_scenarios(
+            folder / "base.toml", [folder / "closed.toml"], out_dir=folder / "cmp",
+            executor=executor,
+        )  # fmt: skip
+    runs = list_runs()
+    mine = runs[runs["comparison"] == str(folder / "cmp")]
+    assert sorted(zip(mine["scenario"], mine["replication"], strict=True)) == [
+        ("base", 0), ("base", 1), ("closed", 0), ("closed", 1),
+    ]  # fmt: skip
+    table = query(
+        "SELECT r.scenario, avg(k.value) AS km FROM runs r JOIN kpis k USING (run_id) "
+        "WHERE k.kpi = 'vehicle_km' GROUP BY r.scenario ORDER BY r.scenario"
+    )
+    assert list(table["scenario"]) == ["base", "closed"] and table["km"].notna().all()
