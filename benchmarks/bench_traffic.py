@@ -8,7 +8,7 @@ Run on purpose (not collected by pytest)::
 Each size runs in its own child process (so that its peak memory is its own): the child
 loads the city, synthesises the city's day of trips (``twin.demand.model``; the same table for
 every size, from ``--seed``), keeps a uniform random sample of the requested size (so the
-daily profile is kept), and runs :func:`sim.runner.run_day` with traffic only over the whole
+daily profile is kept), and runs :func:`sim.run_day.run_day` with traffic only over the whole
 day. Reported per size:
 
 - ``wall_s``: simulation wall time (engine set-up, routing and movement; city loading and
@@ -45,7 +45,7 @@ DEFAULT_SIZES = (10_000, 30_000, 100_000, 300_000, 1_000_000)
 
 def one(args: argparse.Namespace) -> dict:
     """Run one size in this process and return its figures."""
-    from sim.runner import run_day
+    from sim.run_day import run_day
 
     t0 = time.perf_counter()
     city = load_bench_city(args.city, args.grid)

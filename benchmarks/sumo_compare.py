@@ -164,7 +164,7 @@ def make_trips(
 # -- our engine --------------------------------------------------------------------------------
 def run_ours(city, trips: pd.DataFrame, *, start: float, end: float, seed: int) -> dict:
     """Run our traffic engine (no tourists, no emergency) and time it."""
-    from sim.runner import run_day
+    from sim.run_day import run_day
 
     t0 = time.perf_counter()
     result = run_day(

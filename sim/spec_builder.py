@@ -1,7 +1,7 @@
 """Making a run specification for a city: parameters resolved, stations listed, references checked.
 
 :func:`build_spec` is how every caller makes a :class:`~sim.spec.RunSpec`: ``twin run``'s
-flags, the Python keywords of :func:`sim.runner.run_day`, scenarios, coverage and siting.
+flags, the Python keywords of :func:`sim.run_day.run_day`, scenarios, coverage and siting.
 It resolves the parameter families from their defaults and the overrides given (with
 ``--set``-style assignments), lists the city's emergency stations with their units, gives
 new roads their stable edge ids, checks that every intervention names edges, stations and

@@ -3,7 +3,7 @@
 :func:`day_link_times` gives emergency vehicles' link times for each hour of the day from a
 recorded run folder (checked to be of the same city; hours outside the run's window are free
 flow and said so), from free flow, or from a day simulated now through the one run function
-(:func:`sim.runner.run_day`).
+(:func:`sim.run_day.run_day`).
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def day_link_times(
         No congestion at all (free-flow times all day).
     seed, scale, tourists
         When neither ``run_dir`` nor ``free_flow`` is given, a day is simulated with
-        :func:`sim.runner.run_day` (traffic and, unless ``tourists`` is false, tourists; no
+        :func:`sim.run_day.run_day` (traffic and, unless ``tourists`` is false, tourists; no
         emergency services) with this seed and demand scale.
     progress
         Called with the simulated clock during that run.
@@ -107,7 +107,7 @@ def day_link_times(
                 "free flow in the other hours)"
             )
         return Congestion(hourly, description, recorded, Path(run_dir))
-    from sim.runner import run_day
+    from sim.run_day import run_day
 
     result = run_day(
         city, seed=seed, scale=scale, tourists=tourists, emergency=False, progress=progress

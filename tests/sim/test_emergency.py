@@ -438,7 +438,7 @@ def test_stations_given_without_a_needed_type(grid, caplog):
 
 
 def test_a_run_on_a_gmns_city_without_pois(caplog):
-    from sim.runner import run_day
+    from sim.run_day import run_day
     from tests.conftest import DATA
     from twin.build.gmns import read_gmns
 

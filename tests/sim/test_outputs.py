@@ -14,7 +14,8 @@ import sim.outputs
 from sim.outputs import RunDirError, read_run, write_run
 from sim.records import SCHEMAS
 from sim.result import RunResult
-from sim.runner import TRAFFIC_KPIS, run_day
+from sim.run_day import run_day
+from sim.runner import TRAFFIC_KPIS
 from twin.synthetic import grid_city
 
 KPI_KEYS = set(TRAFFIC_KPIS)

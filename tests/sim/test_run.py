@@ -8,7 +8,8 @@ import pytest
 
 from sim.interventions import AddRoad, ChangeLinks, CloseLinks
 from sim.outputs import write_run
-from sim.runner import STREAMS, TRAFFIC_KPIS, run, run_day
+from sim.run_day import run_day
+from sim.runner import STREAMS, TRAFFIC_KPIS, run
 from sim.spec import SpecError
 from sim.spec_builder import build_spec
 from tests.sim.networks import bottleneck_city, trips, two_routes_city

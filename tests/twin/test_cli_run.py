@@ -130,7 +130,7 @@ def test_existing_run_dir_refused_before_running(
     out.mkdir()
     (out / "old.txt").write_text("keep me")
     ran = []
-    monkeypatch.setattr("sim.runner.run_day", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr("sim.run_day.run_day", lambda *a, **k: ran.append(1))
     assert main(_args(city_file, trips_csv, out)) == 1
     assert "--force" in capsys.readouterr().err
     assert ran == []
