@@ -13,7 +13,6 @@ from __future__ import annotations
 from scenarios.catalog.entries import RunEntry
 from scenarios.catalog.errors import (
     CatalogError,
-    DuplicateRunError,
     LabelError,
     QueryError,
     QueryRefusedError,
@@ -26,6 +25,7 @@ from scenarios.catalog.registry import (
     list_runs,
     prune,
     register_run,
+    run_id_of,
     scan,
 )
 from scenarios.catalog.sql import query
@@ -33,7 +33,6 @@ from scenarios.catalog.sql import query
 __all__ = [
     "HEADLINE_KPIS",
     "CatalogError",
-    "DuplicateRunError",
     "LabelError",
     "QueryError",
     "QueryRefusedError",
@@ -46,6 +45,7 @@ __all__ = [
     "prune",
     "query",
     "register_run",
+    "run_id_of",
     "scan",
 ]
 

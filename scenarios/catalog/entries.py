@@ -2,10 +2,14 @@
 
 A run folder is what :func:`sim.outputs.write_run` writes. The catalog trusts a folder only
 when it is complete: a ``manifest.json`` of a run, and every file the manifest lists present
-with the size the manifest records. The run id is the first :data:`ID_LENGTH` hex digits of
-the SHA-256 of ``manifest.json`` (``sha256sum manifest.json`` shows it): the same for a
-folder every time it is read (and for an exact copy of it), different for any other run,
-since every manifest records its own creation time and timers.
+with the size the manifest records.
+
+A run's id (:func:`make_run_id`) is fixed by its ``manifest.json`` and by where the folder
+lies (relative to the results root when it lies under it, so a root moved as a whole keeps
+its ids): the same each time a folder is registered, and different for any other folder.
+A copy of a folder elsewhere is a run of its own (a comparison may write one result under
+two scenarios' names), and a folder written again (``--force``) holds a new run, since every
+manifest records its own creation time.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ __all__ = [
     "RunEntry",
     "RunFolder",
     "check_labels",
+    "make_run_id",
     "read_run_folder",
-    "run_id_of",
 ]
 
 #: Hex digits of a run id (48 bits: a clash is unlikely below millions of runs, and a
@@ -56,20 +60,12 @@ _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 _RUN_FORMAT = "hue-twin-run/"
 
 
-def run_id_of(run_dir: str | Path) -> str:
-    """The run id of a run folder: the first :data:`ID_LENGTH` hex digits of the SHA-256 of
-    its ``manifest.json`` (any folder with one; :func:`read_run_folder` checks the rest).
-
-    Raises
-    ------
-    RunFolderError
-        The folder has no readable ``manifest.json``.
-    """
-    path = Path(run_dir) / "manifest.json"
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:ID_LENGTH]
-    except OSError as exc:
-        raise RunFolderError(f"{path} cannot be read ({exc}); give a run folder") from None
+def make_run_id(manifest_sha256: str, stored_path: str) -> str:
+    """The run id of the folder at ``stored_path`` (as its registration records it: relative
+    to the results root, or absolute) whose ``manifest.json`` has this SHA-256: the first
+    :data:`ID_LENGTH` hex digits of the SHA-256 of the two."""
+    text = f"{manifest_sha256}\n{stored_path}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:ID_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -83,18 +79,12 @@ class RunFolder:
     manifest
         Its ``manifest.json``.
     sha256
-        The SHA-256 (hex) of ``manifest.json``'s bytes; its first :data:`ID_LENGTH` digits
-        are the run id.
+        The SHA-256 (hex) of ``manifest.json``'s bytes.
     """
 
     path: Path
     manifest: dict[str, Any]
     sha256: str
-
-    @property
-    def run_id(self) -> str:
-        """The run id."""
-        return self.sha256[:ID_LENGTH]
 
 
 def read_run_folder(run_dir: str | Path) -> RunFolder:
@@ -202,7 +192,7 @@ class RunEntry:
     Attributes
     ----------
     run_id
-        Its id (:attr:`RunFolder.run_id`).
+        Its id (:func:`make_run_id`).
     path
         Its run folder (absolute).
     digest
@@ -254,6 +244,7 @@ class RunEntry:
         cls,
         folder: RunFolder,
         *,
+        run_id: str = "",
         labels: Mapping[str, Any] | None = None,
         registered: str = "",
     ) -> RunEntry:
@@ -270,7 +261,7 @@ class RunEntry:
             window = spec.get("window", {})
             wall = (manifest.get("timers_s") or {}).get("total")
             return cls(
-                run_id=folder.run_id,
+                run_id=run_id,
                 path=folder.path,
                 digest=str(manifest["digest"]),
                 seed=int(spec.get("seed", 0)),

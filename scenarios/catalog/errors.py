@@ -6,7 +6,6 @@ from twin.errors import TwinError
 
 __all__ = [
     "CatalogError",
-    "DuplicateRunError",
     "LabelError",
     "QueryError",
     "QueryRefusedError",
@@ -27,10 +26,6 @@ class RunFolderError(CatalogError, ValueError):
 class LabelError(CatalogError, ValueError):
     """A label given with a run has a name that cannot be a column, or a value that is not
     a number, text, a boolean or null."""
-
-
-class DuplicateRunError(CatalogError, FileExistsError):
-    """A copy of a registered run (same manifest) is registered at a second path."""
 
 
 class QueryError(CatalogError, ValueError):

@@ -16,6 +16,7 @@ from the run folder itself when the catalog is read, so it cannot drift from it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -31,11 +32,11 @@ import pandas as pd
 from scenarios.catalog.entries import (
     RunEntry,
     check_labels,
+    make_run_id,
     read_run_folder,
 )
 from scenarios.catalog.errors import (
     CatalogError,
-    DuplicateRunError,
     RunFolderError,
     UnknownKPIError,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "list_runs",
     "prune",
     "register_run",
+    "run_id_of",
     "runs_frame",
     "scan",
 ]
@@ -124,7 +126,7 @@ def register_run(
     """Register a finished run folder in the catalog under ``root``.
 
     Registering the same folder again is harmless: it keeps the run's id and registration
-    time and takes the labels given now.
+    time and takes the labels given now. A copy of the folder elsewhere is a run of its own.
 
     Parameters
     ----------
@@ -146,42 +148,33 @@ def register_run(
         The folder is not a complete run folder.
     LabelError
         A label cannot be a column.
-    DuplicateRunError
-        The run is already registered at another path that still holds it (a copy).
     CatalogError
         The registration cannot be written under ``root``.
     """
     labels = check_labels(labels)
     run_dir = Path(run_dir).expanduser().resolve()
     folder = read_run_folder(run_dir)
-    run_id, full_hash = folder.run_id, folder.sha256
     root = catalog_root(root)
+    stored = _stored_path(root, run_dir)
+    run_id = make_run_id(folder.sha256, stored)
     target = root / CATALOG_FOLDER / f"{run_id}.json"
     registered = _now()
-    previous = _read_registration(target) if target.exists() else None
+    previous = None
+    with contextlib.suppress(CatalogError):  # an unreadable registration is rewritten
+        previous = _read_registration(target) if target.exists() else None
     if previous is not None:
-        if previous["manifest_sha256"] != full_hash:
+        if (previous["manifest_sha256"], previous["path"]) != (folder.sha256, stored):
             raise CatalogError(
                 f"run id {run_id} of {run_dir} is already taken by another run (registration "
-                f"{target}); this is a hash clash, so report it; meanwhile move one of the "
-                "runs to another results root"
+                f"{target}); this is a hash clash, so report it; meanwhile register the run "
+                "under another results root"
             )
-        old = _resolve(root, previous["path"])
-        if old == run_dir:
-            registered = previous["registered"]
-        elif _holds(old, full_hash):
-            raise DuplicateRunError(
-                f"{run_dir} is a copy of run {run_id}, registered at {old}; a run is "
-                "registered once: delete the copy, or forget the run "
-                f"(twin runs --forget {run_id}) and register the copy"
-            )
-        else:
-            log.info("run %s moved from %s to %s", run_id, old, run_dir)
+        registered = previous["registered"]
     record = {
         "format": FORMAT,
         "run_id": run_id,
-        "path": _stored_path(root, run_dir),
-        "manifest_sha256": full_hash,
+        "path": stored,
+        "manifest_sha256": folder.sha256,
         "registered": registered,
         "labels": labels,
     }
@@ -194,7 +187,23 @@ def register_run(
             "is intact: give a results root you can write to (--root, TWIN_RUNS_DIR) and "
             f"register it with `twin runs --add {run_dir}`"
         ) from None
-    return RunEntry.from_folder(folder, labels=labels, registered=registered)
+    return RunEntry.from_folder(folder, run_id=run_id, labels=labels, registered=registered)
+
+
+def run_id_of(run_dir: str | Path, *, root: str | Path | None = None) -> str:
+    """The id the run folder ``run_dir`` has (or would have) in the catalog under ``root``.
+
+    Raises
+    ------
+    RunFolderError
+        ``run_dir`` has no readable ``manifest.json``.
+    """
+    run_dir = Path(run_dir).expanduser().resolve()
+    try:
+        sha = hashlib.sha256((run_dir / "manifest.json").read_bytes()).hexdigest()
+    except OSError as exc:
+        raise RunFolderError(f"{run_dir}: cannot read manifest.json ({exc})") from None
+    return make_run_id(sha, _stored_path(catalog_root(root), run_dir))
 
 
 def scan(root: str | Path | None = None) -> Scan:
@@ -238,13 +247,19 @@ def scan(root: str | Path | None = None) -> Scan:
                 superseded.append(file)
             else:
                 what = (
-                    f"{path} now holds another run ({folder.run_id}), not registered; "
+                    f"{path} now holds another run (created {folder.manifest['created']}), "
+                    "not registered; "
                     f"`twin runs --add {path}` registers it"
                 )
                 problems.append(Problem(record["run_id"], file, _skipped(record["run_id"], what)))
         for _, record in current:
             entries.append(
-                replace(entry, labels=dict(record["labels"]), registered=record["registered"])
+                replace(
+                    entry,
+                    run_id=record["run_id"],
+                    labels=dict(record["labels"]),
+                    registered=record["registered"],
+                )
             )
     entries.sort(key=lambda e: (e.created, e.run_id))
     return Scan(root, tuple(entries), tuple(problems), tuple(superseded))
@@ -411,14 +426,6 @@ def _stored_path(root: Path, run_dir: Path) -> str:
 def _resolve(root: Path, stored: str) -> Path:
     path = Path(stored)
     return path if path.is_absolute() else root / path
-
-
-def _holds(path: Path, full_hash: str) -> bool:
-    """Whether ``path`` is a complete run folder whose manifest has this hash."""
-    try:
-        return read_run_folder(path).sha256 == full_hash
-    except RunFolderError:
-        return False
 
 
 def _skipped(run_id: str, what: str) -> str:

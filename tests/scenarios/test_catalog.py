@@ -13,7 +13,6 @@ import pytest
 
 from scenarios.catalog import (
     CatalogError,
-    DuplicateRunError,
     LabelError,
     RunFolderError,
     UnknownKPIError,
@@ -22,9 +21,10 @@ from scenarios.catalog import (
     list_runs,
     prune,
     register_run,
+    run_id_of,
     scan,
 )
-from scenarios.catalog.entries import BASE_COLUMNS
+from scenarios.catalog.entries import BASE_COLUMNS, make_run_id
 from scenarios.catalog.registry import CATALOG_FOLDER, FORMAT
 from tests.scenarios.runs import clone_run, edit_manifest
 
@@ -36,7 +36,8 @@ def _manifest_sha(run_dir) -> str:
 def test_a_registered_run_is_one_row_with_its_manifest_and_labels(run_dir, root):
     entry = register_run(run_dir, root=root, labels={"scenario": "baseline", "replication": 2})
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert entry.run_id == _manifest_sha(run_dir)[:12]
+    assert entry.run_id == make_run_id(_manifest_sha(run_dir), str(run_dir))
+    assert entry.run_id == run_id_of(run_dir, root=root)
     assert entry.digest == manifest["digest"]
     assert entry.seed == manifest["spec"]["seed"] == 0
     assert entry.created == manifest["created"]
@@ -93,6 +94,7 @@ def test_a_run_under_the_root_is_kept_by_relative_path_and_the_root_can_move(run
     table = list_runs(moved)
     assert table["run_id"].tolist() == [entry.run_id]
     assert table.loc[0, "path"] == str(moved / "morning")
+    assert register_run(moved / "morning", root=moved).run_id == entry.run_id
 
 
 @pytest.mark.parametrize("damage", ["no manifest", "file missing", "file cut short", "not a run"])
@@ -168,17 +170,26 @@ def test_a_folder_written_again_supersedes_its_old_registration(run_dir, tmp_pat
     assert sorted(p.name for p in (root / CATALOG_FOLDER).iterdir()) == [f"{new.run_id}.json"]
 
 
-def test_a_copy_is_refused_but_a_moved_run_is_followed(run_dir, tmp_path, root):
+def test_a_copy_is_a_run_of_its_own_and_a_moved_run_is_registered_anew(run_dir, tmp_path, root):
     first = clone_run(run_dir, tmp_path / "first", created="2026-01-01T00:00:00+00:00")
-    entry = register_run(first, root=root)
+    base = register_run(first, root=root, labels={"scenario": "base"})
+    # a comparison may write one result under two scenarios' names
     copy = tmp_path / "copy"
     shutil.copytree(first, copy)
-    with pytest.raises(DuplicateRunError, match=f"copy of run {entry.run_id}"):
-        register_run(copy, root=root)
-    shutil.rmtree(first)
-    moved = register_run(copy, root=root)
-    assert moved.run_id == entry.run_id
-    assert list_runs(root)["path"].tolist() == [str(copy)]
+    option = register_run(copy, root=root, labels={"scenario": "option"})
+    assert option.run_id != base.run_id
+    table = list_runs(root)
+    assert dict(zip(table["run_id"], table["scenario"], strict=True)) == {
+        base.run_id: "base",
+        option.run_id: "option",
+    }
+    moved = tmp_path / "moved"
+    shutil.move(first, moved)
+    found = scan(root)
+    assert [p.run_id for p in found.problems] == [base.run_id]
+    again = register_run(moved, root=root)
+    assert again.run_id not in (base.run_id, option.run_id)
+    assert sorted(e.run_id for e in scan(root).entries) == sorted([option.run_id, again.run_id])
 
 
 def test_forget_removes_a_registration_and_names_unknown_ids(run_dir, root):

@@ -127,3 +127,18 @@ def test_twin_runs_adds_forgets_and_takes_a_root(run_dir, tmp_path, capsys):
     assert "--label goes with --add" in capsys.readouterr().err
     assert main(["runs", "--add", str(tmp_path / "nope")]) == 1
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_scenario_run_is_registered_under_its_name(grid_bundle, root, tmp_path):
+    shutil.copy(grid_bundle, tmp_path / "grid.twin")
+    scenario = tmp_path / "check.toml"
+    scenario.write_text(
+        '[scenario]\nname = "morning-check"\ncity = "grid.twin"\nwindow = ["06:00", "06:30"]\n'
+        "[tourism.demand]\ntourists_per_day = 300\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "scenario-run"
+    assert main(["run", str(scenario), "--no-progress", "-o", str(out)]) == 0
+    table = list_runs(root)
+    assert table["path"].tolist() == [str(out)]
+    assert table.loc[0, "scenario"] == "morning-check"

@@ -7,8 +7,7 @@ import math
 
 import pytest
 
-from scenarios.catalog import list_runs
-from scenarios.catalog.entries import run_id_of
+from scenarios.catalog import list_runs, run_id_of
 from scenarios.rerun import ReproducibilityError, compare_kpis, rerun
 from sim.outputs import RunDirError
 from tests.scenarios.runs import clone_run, edit_manifest
@@ -54,12 +53,13 @@ def test_twin_rerun_checks_and_registers_the_new_run(run_dir, tmp_path, capsys, 
     out = tmp_path / "again"
     assert main(["rerun", str(run_dir), "-o", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert f"run {run_id_of(run_dir)}" in printed
+    original = run_id_of(run_dir, root=tmp_path / "catalog")
+    assert f"run {original}" in printed
     assert "KPI values identical" in printed
     table = list_runs(tmp_path / "catalog")
     assert table["path"].tolist() == [str(out)]
     assert table.loc[0, "scenario"] == "rerun"
-    assert table.loc[0, "rerun_of"] == run_id_of(run_dir)
+    assert table.loc[0, "rerun_of"] == original
 
 
 def test_different_kpis_exit_1_naming_them(run_dir, tmp_path, capsys):

@@ -30,8 +30,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scenarios.catalog import register_run
-    from scenarios.catalog.entries import run_id_of
+    from scenarios.catalog import register_run, run_id_of
     from scenarios.rerun import read_recorded, rerun
     from sim.spec import RunSpec
     from twin.commands.run import _progress_bar
