@@ -15,6 +15,10 @@ member                     content
 ``pois.parquet``           the tables of :mod:`twin.city`
 ``buildings.parquet``
 ``zones.parquet``
+``<net>/shape_*.npy``      the shape of each edge of a network (:class:`twin.geometry.Polylines`:
+                           ``shape_edge_id``, ``shape_indptr``, ``shape_xy``), when the city
+                           has shapes (``meta.json``'s ``"geometry"`` is true)
+``water.parquet``          water areas (:data:`twin.geometry.WATER_COLUMNS`), likewise
 =========================  ==============================================================
 
 Bundles are written atomically (a temporary file in the same folder, then
@@ -38,6 +42,7 @@ import pandas as pd
 
 from twin.city import City
 from twin.errors import BundleError, SourceNotFoundError, TwinError
+from twin.geometry import CityGeometry, Polylines
 from twin.network import EDGE_ARRAYS, NODE_ARRAYS, Network
 
 log = logging.getLogger(__name__)
@@ -46,13 +51,16 @@ log = logging.getLogger(__name__)
 BUNDLE_FORMAT = "hue-twin-city"
 #: Bumped whenever the layout or the meaning of a member changes; older bundles are rebuilt.
 #: 2: edge ids are stable (:func:`twin.network.stable_edge_ids`), not positions.
-FORMAT_VERSION = 2
+#: 3: the shapes of roads and footpaths, and the water (:mod:`twin.geometry`).
+FORMAT_VERSION = 3
 #: File suffix of a bundle.
 SUFFIX = ".twin"
 _NETWORKS = ("drive", "walk")
 _TABLES = ("pois", "buildings", "zones")
 _TEXT_ARRAYS = ("name",)
 _NETWORK_ARRAYS = ("indptr", *NODE_ARRAYS, *EDGE_ARRAYS)
+#: Members of a network's shapes: ``<kind>/shape_<field>.npy`` per field of Polylines.
+_SHAPE_FIELDS = ("edge_id", "indptr", "xy")
 
 
 def _json_default(value: object) -> object:
@@ -114,6 +122,7 @@ def write_bundle(city: City, path: str | Path) -> Path:
             for kind in _NETWORKS
         },
         "meta": city.meta,
+        "geometry": city.geometry is not None,
     }
     members: list[tuple[str, bytes]] = [
         ("meta.json", json.dumps(header, default=_json_default, ensure_ascii=False).encode())
@@ -129,6 +138,12 @@ def write_bundle(city: City, path: str | Path) -> Path:
     members.append(("node_zone.npy", _npy_bytes(np.asarray(city.node_zone, dtype=np.int32))))
     for name in _TABLES:
         members.append((f"{name}.parquet", _parquet_bytes(getattr(city, name), name)))
+    if city.geometry is not None:
+        for kind in _NETWORKS:
+            lines: Polylines = getattr(city.geometry, kind)
+            for name in _SHAPE_FIELDS:
+                members.append((f"{kind}/shape_{name}.npy", _npy_bytes(getattr(lines, name))))
+        members.append(("water.parquet", _parquet_bytes(city.geometry.water, "water")))
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -226,6 +241,7 @@ def read_bundle(path: str | Path) -> City:
                 name: pd.read_parquet(io.BytesIO(archive.read(f"{name}.parquet")))
                 for name in _TABLES
             }
+            geometry = _read_geometry(archive) if header.get("geometry") else None
         except KeyError as exc:
             raise BundleError(
                 f"{path} lacks a part ({exc}); the bundle is incomplete, rebuild it with "
@@ -242,6 +258,13 @@ def read_bundle(path: str | Path) -> City:
             f"{path}: node_zone has {len(node_zone)} entries for "
             f"{networks['drive'].n_nodes} drive nodes; rebuild the bundle"
         )
+    if geometry is not None and (
+        len(geometry.drive) != networks["drive"].n_edges
+        or len(geometry.walk) != networks["walk"].n_edges
+    ):
+        raise BundleError(
+            f"{path}: the road shapes do not match the networks' edges; rebuild the bundle"
+        )
     meta = dict(header.get("meta", {}))
     meta["bundle"] = str(path)
     return City(
@@ -251,8 +274,23 @@ def read_bundle(path: str | Path) -> City:
         walk=networks["walk"],
         node_zone=node_zone,
         meta=meta,
+        geometry=geometry,
         **tables,
     )
+
+
+def _read_geometry(archive: zipfile.ZipFile) -> CityGeometry:
+    lines = {
+        kind: Polylines(
+            **{
+                name: np.load(io.BytesIO(archive.read(f"{kind}/shape_{name}.npy")))
+                for name in _SHAPE_FIELDS
+            }
+        )
+        for kind in _NETWORKS
+    }
+    water = pd.read_parquet(io.BytesIO(archive.read("water.parquet")))
+    return CityGeometry(drive=lines["drive"], walk=lines["walk"], water=water)
 
 
 def _read_network(archive: zipfile.ZipFile, kind: str, road_classes: list[str]) -> Network:

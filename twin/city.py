@@ -22,6 +22,9 @@ Tables and their columns
     ``y`` (centroid), ``area_km2``, ``population``, ``jobs``, ``schools``, ``markets``,
     ``pois`` (attraction weights, counts or floor-area based), ``drive_node`` (the drive
     node nearest the centroid), ``geometry`` (WKB, projected).
+
+The shapes of roads, footpaths and water are in :attr:`City.geometry`
+(:class:`twin.geometry.CityGeometry`); the simulation never reads them.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from twin.geometry import CityGeometry
 from twin.network import Network
 
 #: POI classes a city holds.
@@ -133,6 +137,9 @@ class City:
     meta
         Build metadata: ``source`` (path), ``source_sha256``, ``params``, ``versions``,
         ``built_at``, ``dropped`` (what the connectivity filter removed) and so on.
+    geometry
+        The shapes of the roads, footpaths and water, for views and maps; ``None`` for a
+        city built without them (a GMNS network, a synthetic city): see :meth:`shapes`.
     """
 
     name: str
@@ -144,6 +151,19 @@ class City:
     zones: pd.DataFrame
     node_zone: np.ndarray
     meta: dict = field(default_factory=dict)
+    geometry: CityGeometry | None = field(default=None, repr=False)
+
+    def shapes(self) -> CityGeometry:
+        """The city's shapes, each road's polyline in the order of the current networks
+        (a road a scenario added is straight); straight edges and no water when the city
+        has no :attr:`geometry`."""
+        if self.geometry is None:
+            return CityGeometry.straight(self.drive, self.walk)
+        return CityGeometry(
+            drive=self.geometry.drive.for_network(self.drive),
+            walk=self.geometry.walk.for_network(self.walk),
+            water=self.geometry.water,
+        )
 
     @property
     def population(self) -> float:

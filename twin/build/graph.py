@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import networkx as nx
@@ -34,6 +34,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from twin.errors import EmptyNetworkError
+from twin.geometry import Polylines
 from twin.network import Network, stable_edge_ids
 from twin.build.osm import NETWORK_WAY_TAGS, WAY_ID_TAG
 from twin.build.road_classes import as_list, impute_edge_attributes, is_bridge, join_names, pick_way
@@ -55,7 +56,9 @@ class EdgeList:
 
     ``tail``/``head`` are node positions; ``edges`` holds the per-edge arrays of
     :data:`twin.network.EDGE_ARRAYS` (``indices`` excluded); ``edge_id`` holds
-    :func:`twin.network.stable_edge_ids`.
+    :func:`twin.network.stable_edge_ids`. ``shapes`` maps an edge's ``edge_id`` to its
+    polyline (``float64[n, 2]``, metres, from tail to head) where the source has a shape
+    (edges missing from it are straight); it may hold edges filtered out since.
     """
 
     nodes: dict[str, np.ndarray]
@@ -63,6 +66,7 @@ class EdgeList:
     head: np.ndarray
     edges: dict[str, np.ndarray]
     road_classes: tuple[str, ...]
+    shapes: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def n_nodes(self) -> int:
@@ -81,6 +85,11 @@ class EdgeList:
             edges=self.edges,
             road_classes=self.road_classes,
         )
+
+    def polylines(self, network: Network) -> Polylines:
+        """The shape of each of ``network``'s edges (built from this list by
+        :meth:`to_network`, perhaps grown since), straight where :attr:`shapes` has none."""
+        return Polylines.from_mapping(network, self.shapes)
 
 
 @contextmanager
@@ -177,14 +186,34 @@ def graph_to_edges(
     edges["edge_id"] = stable_edge_ids(
         node_ids[tail], node_ids[head], namespace="edge" if kind == "drive" else "walk"
     )
+    shapes = _edge_shapes([data[i] for i in order], edges["edge_id"], crs)
     edge_list = EdgeList(
         nodes=nodes,
         tail=tail,
         head=head,
         edges=edges,
         road_classes=classes,
+        shapes=shapes,
     )
     return edge_list, report
+
+
+def _edge_shapes(records: list[dict], edge_ids: np.ndarray, crs: str) -> dict[int, np.ndarray]:
+    """``edge_id -> float64[n, 2]`` (metres, projected) of the edges whose osmnx data holds a
+    ``geometry`` (the OSM way's shape, kept by :func:`osmnx.simplify_graph`)."""
+    ids, parts = [], []
+    for edge_id, record in zip(edge_ids.tolist(), records, strict=True):
+        shape = record.get("geometry")
+        if shape is not None and len(shape.coords) >= 2:
+            ids.append(edge_id)
+            parts.append(np.asarray(shape.coords, dtype=np.float64)[:, :2])
+    if not parts:
+        return {}
+    lonlat = np.concatenate(parts)
+    x, y = _project(lonlat[:, 0], lonlat[:, 1], crs)
+    bounds = np.cumsum([0, *(len(p) for p in parts)])
+    xy = np.column_stack([x, y])
+    return {e: xy[bounds[k] : bounds[k + 1]] for k, e in enumerate(ids)}
 
 
 def _walk_attributes(records: list[dict]) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:

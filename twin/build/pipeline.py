@@ -4,7 +4,8 @@
 
     OSM file ──read_highways──▶ drive / walk XML ──osmnx──▶ graphs ──▶ largest strongly
     connected components ──▶ extra POIs with access links ──▶ POIs, buildings, population,
-    zones (twin.build.features) ──▶ City
+    zones (twin.build.features) ──▶ water (twin.build.water) and the shape of every edge
+    (twin.geometry) ──▶ City
 
 :func:`build_bundle` compiles a city into a bundle unless the bundle is current (same
 source checksum, same build parameters, same build code), and :func:`default_city` does so
@@ -43,6 +44,7 @@ from twin.build.osm import file_sha256, network_xml_files, osm_format, read_high
 from twin.build.road_classes import load_road_defaults, road_defaults_digest
 from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings
 from twin.build.summary import city_summary
+from twin.geometry import CityGeometry
 
 __all__ = [
     "HUE_POPULATION",
@@ -228,6 +230,7 @@ def build_city(
     # The graph stack (osmnx, networkx, scipy) loads here, so loading a bundle stays light.
     from twin.build.extras import add_extra_pois, empty_pois
     from twin.build.graph import network_from_xml
+    from twin.build.water import read_water
 
     if (source is None) == (place is None):
         raise ConfigError("give either an OSM file (source) or a place name (place), not both")
@@ -284,14 +287,20 @@ def build_city(
                 drive, walk, extras_table, crs=crs, road_defaults=defaults
             )
         drive_net, walk_net = drive.to_network(), walk.to_network()
+        named = _named_for_format(source, fmt, Path(folder))
         say("placing POIs, buildings, population and zones")
         pois, buildings, zones, node_zone, features_report = _features(
-            _named_for_format(source, fmt, Path(folder)),
+            named,
             drive_net,
             walk_net,
             crs=crs,
             population=population,
             extras=extras,
+        )
+        say("reading the water and the shapes of the roads")
+        water, water_report = read_water(named, crs=crs, drive=drive_net)
+        geometry = CityGeometry(
+            drive=drive.polylines(drive_net), walk=walk.polylines(walk_net), water=water
         )
     sha = file_sha256(source)
     meta = {
@@ -309,6 +318,7 @@ def build_city(
         "tags": drive_report.get("tags", {}),
         "extras": extras_report,
         "features": features_report,
+        "water": water_report,
         "licence": "OpenStreetMap data © OpenStreetMap contributors, ODbL 1.0",
     }
     return City(
@@ -321,6 +331,7 @@ def build_city(
         zones=zones,
         node_zone=node_zone,
         meta=meta,
+        geometry=geometry,
     )
 
 
