@@ -27,6 +27,9 @@ COMMANDS = (
     "runs",
     "query",
     "rerun",
+    "render",
+    "view",
+    "report",
 )
 
 

@@ -1,0 +1,110 @@
+"""Fixtures of the view's tests: the river town, a comparison with one bridge closed, and a
+run folder of it. Made once per session (a comparison takes a few seconds)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.viz.town import SCRIPT_NAME, town
+from twin.bundle import write_bundle
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+
+@pytest.fixture(scope="session")
+def river_town():
+    return town()
+
+
+@pytest.fixture(scope="session")
+def comparison(tmp_path_factory, river_town) -> Path:
+    """A comparison of the river town with Cầu Một closed, 07:00-07:45, 2 replications."""
+    from scenarios.compare import compare_scenarios
+    from scenarios.executor import Executor
+
+    folder = tmp_path_factory.mktemp("viz")
+    write_bundle(river_town, folder / "town.twin")
+    (folder / "base.toml").write_text(
+        textwrap.dedent(
+            """
+            [scenario]
+            name = "base"
+            title = { vi = "Ngày thường", en = "A weekday" }
+            description = { vi = "Thị trấn như hôm nay.", en = "The town as it is." }
+            city = "town.twin"
+            window = ["07:00", "07:45"]
+            seed = 1
+            replications = 2
+            [demand]
+            scale = 1.0
+            [tourism.demand]
+            tourists_per_day = 3000
+            [emergency.demand]
+            medical_per_1000_residents_per_day = 40
+            """
+        ),
+        encoding="utf-8",
+    )
+    (folder / "closed.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [scenario]
+            name = "closed"
+            extends = "base.toml"
+            title = {{ vi = "Đóng Cầu Một {SCRIPT_NAME}", en = "Cầu Một closed {SCRIPT_NAME}" }}
+            [[intervention]]
+            type = "close_road"
+            road = "Cầu Một"
+            """
+        ),
+        encoding="utf-8",
+    )
+    with Executor(workers=0) as executor:
+        compare_scenarios(
+            folder / "base.toml", [folder / "closed.toml"], out_dir=folder / "cmp",
+            executor=executor,
+        )  # fmt: skip
+    return folder / "cmp"
+
+
+@pytest.fixture(scope="session")
+def run_dirs(comparison) -> tuple[Path, Path]:
+    """The first replication of each scenario, as run folders."""
+    return comparison / "runs" / "base" / "r000", comparison / "runs" / "closed" / "r000"
+
+
+def chromium() -> str:
+    """The Chromium binary; the test fails (or, off CI, is skipped) without one."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    message = "Chromium is not installed; bash scripts/setup.sh test installs it"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def browse(page: Path, out: Path, *, size=(1280, 900), dump_dom: bool = False) -> str:
+    """Open ``page`` in headless Chromium (no network) and screenshot it to ``out``; returns
+    the DOM after scripts ran when ``dump_dom``, else Chromium's output."""
+    profile = out.parent / f"chrome-{out.stem}"
+    args = [
+        chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
+        "--host-resolver-rules=MAP * ~NOTFOUND", f"--window-size={size[0]},{size[1]}",
+        "--virtual-time-budget=10000", "--hide-scrollbars",
+    ]  # fmt: skip
+    args += ["--dump-dom"] if dump_dom else [f"--screenshot={out}"]
+    done = subprocess.run(
+        [*args, page.resolve().as_uri()], capture_output=True, text=True, timeout=180
+    )
+    shutil.rmtree(profile, ignore_errors=True)
+    return done.stdout if dump_dom else done.stdout + done.stderr

@@ -1,0 +1,180 @@
+"""Views of results: sides and differences, shared colour ranges, presets, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.viz.town import BRIDGE_COLUMNS
+from twin.synthetic import grid_city
+from viz.errors import (
+    CityMismatchError,
+    EmptyResultError,
+    ResultsError,
+    UnknownMeasureError,
+    VizError,
+)
+from viz.measures import MEASURES, measure, road_series
+from viz.results import load_results
+from viz.scene import camera
+from viz.views import View, ViewOptions
+
+
+@pytest.fixture(scope="module")
+def results(comparison):
+    return load_results([comparison])
+
+
+def _bridge(city, name="Cầu Một"):
+    return np.flatnonzero(city.drive.name == name)
+
+
+def test_a_comparison_gives_its_base_and_option(results):
+    base, option = results.sides
+    assert (base.name, option.name) == ("base", "closed")
+    assert base.title["vi"] == "Ngày thường" and base.replications == 2
+    assert list(base.links.columns) == ["edge_id", "interval_start", "entries",
+                                        "mean_speed_kmh", "queue_pcu"]  # fmt: skip
+    assert len(option.closed_edges) == 2  # both directions of Cầu Một
+    assert len(base.visits) and "replication" in base.visits
+    assert base.window == (25200.0, 27900.0) and 0.2 < base.mean_pcu < 1.0
+
+
+def test_every_scene_has_one_mesh_per_layer(river_town, results):
+    view = View(river_town, results, ViewOptions())
+    scenes = view.scenes(1)
+    assert len(scenes) == 2
+    for scene in scenes:
+        names = [layer.name for layer in scene.layers]
+        assert len(names) == len(set(names))
+        assert {"roads", "buildings", "water", "pois", "zones", "stations"} <= set(names)
+        roads = scene.layer("roads")
+        assert roads.mesh.n_cells == river_town.drive.n_edges  # straight edges: one quad each
+        assert roads.mesh.cell_data["value"].shape == (roads.mesh.n_cells,)
+    assert scenes[0].layer("roads").clim == scenes[1].layer("roads").clim == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("name", list(MEASURES))
+def test_road_measures_have_sensible_values(river_town, results, name):
+    m = measure(name)
+    series = road_series(m, results.sides[0], river_town.drive, results.sides[0].intervals)
+    assert series.shape == (3, river_town.drive.n_edges)
+    finite = series[np.isfinite(series)]
+    assert len(finite) and (finite >= 0).all()
+    if m.additive:
+        assert np.isfinite(series).all()  # a road without traffic counts zero
+    if name == "speed_ratio":
+        assert finite.max() <= 1.0
+
+
+def test_the_closed_bridge_is_a_difference_where_the_bridge_is(river_town, results):
+    view = View(river_town, results, ViewOptions(color="entries", diff=True))
+    (panel,) = view.panels
+    bridge = _bridge(river_town)
+    other = _bridge(river_town, "Cầu Hai")
+    assert (panel[:, bridge] < 0).all()  # nobody crosses the closed bridge
+    assert panel[:, other].sum() > 0  # its traffic takes the other one
+    low, high = view.clim
+    assert low == -high and high > 0
+    assert view.titles[0].startswith("Cầu Một closed")
+    assert view.cmap == "RdBu"
+    speed = View(river_town, results, ViewOptions(color="speed_ratio", diff=True))
+    assert speed.cmap == "RdBu" and measure("queue_pcu").difference_cmap() == "RdBu_r"
+
+
+def test_zone_surface_shows_response_times_when_there_were_incidents(river_town, results):
+    view = View(river_town, results, ViewOptions(zones="incidents"))
+    zones = view.scenes(0)[0].layer("zones")
+    assert zones is not None and zones.mesh.n_cells > 0
+    assert set(zones.mesh.cell_data["polygon"]) == {0, 1, 2, 3}
+    none = View(river_town, results, ViewOptions(zones=None))
+    assert none.scenes(0)[0].layer("zones") is None
+
+
+def test_tourists_at_sites_are_columns_through_the_day(river_town, results):
+    view = View(river_town, results, ViewOptions())
+    heights = []
+    for index in range(len(view.intervals)):
+        crowd = view.scenes(index)[0].layer("crowding")
+        heights.append(0.0 if crowd is None else crowd.mesh.bounds[5])
+    assert max(heights) > 2.0  # somebody was at a site at some time
+
+
+def test_time_is_chosen_by_clock(river_town, results):
+    view = View(river_town, results, ViewOptions())
+    assert view.index_at("07:20") == 1 and view.index_at(7 * 3600) == 0
+    assert 0 <= view.index_at(None) < 3
+    assert view.scenes(2)[0].clock == "07:30–07:45"
+    with pytest.raises(VizError, match="outside the results' window 07:00:00–07:45:00"):
+        view.index_at("09:00")
+    with pytest.raises(VizError, match="not a time"):
+        view.index_at("noon")
+
+
+def test_camera_presets(river_town):
+    citadel = camera(river_town, "citadel")
+    gate = river_town.pois.set_index("name").loc["Ngọ Môn"]
+    assert np.hypot(citadel.focus[0] - gate["x"], citadel.focus[1] - gate["y"]) < 1000
+    crossings = camera(river_town, "crossings")
+    bridges = river_town.geometry.drive
+    middle_y = np.mean([bridges.line(int(e)).mean(axis=0)[1] for e in _bridge(river_town)])
+    assert abs(crossings.focus[1] - middle_y) < 1.0 and len(BRIDGE_COLUMNS) == 2
+    assert camera(river_town, "city").extent >= 1000
+    with pytest.raises(VizError, match="the presets are city, citadel, crossings"):
+        camera(river_town, "moon")
+    with pytest.raises(VizError, match="no POI named Ngọ Môn"):
+        camera(grid_city(), "citadel")
+
+
+def test_an_unknown_measure_names_the_closest(river_town, results):
+    with pytest.raises(UnknownMeasureError, match="did you mean 'speed_ratio'"):
+        View(river_town, results, ViewOptions(color="speed_ration"))
+    with pytest.raises(UnknownMeasureError, match="zone measure"):
+        View(river_town, results, ViewOptions(zones="respons"))
+
+
+def test_runs_of_two_cities_are_refused(run_dirs, tmp_path):
+    base, option = run_dirs
+    other = tmp_path / "other"
+    shutil.copytree(option, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["spec"]["city"]["checksum"] = "0" * 64
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CityMismatchError, match="different cities"):
+        load_results([base, other])
+
+
+def test_results_of_another_city_than_the_one_given_are_refused(run_dirs):
+    with pytest.raises(CityMismatchError, match="another city"):
+        View(grid_city(), load_results([run_dirs[0]]), ViewOptions())
+
+
+def test_an_empty_run_is_refused(run_dirs, tmp_path):
+    empty = tmp_path / "empty"
+    shutil.copytree(run_dirs[0], empty)
+    links = pd.read_parquet(empty / "links.parquet")
+    links.iloc[:0].to_parquet(empty / "links.parquet")
+    with pytest.raises(EmptyResultError, match="recorded no traffic"):
+        load_results([empty])
+
+
+def test_folders_that_are_not_results_are_refused(comparison, run_dirs, tmp_path):
+    with pytest.raises(ResultsError, match="neither a run folder"):
+        load_results([tmp_path])
+    with pytest.raises(ResultsError, match="give it alone"):
+        load_results([comparison, run_dirs[0]])
+    with pytest.raises(ResultsError, match="2 to 4"):
+        load_results([run_dirs[0]] * 5)
+
+
+def test_two_runs_side_by_side_and_their_difference(river_town, run_dirs):
+    results = load_results(list(run_dirs))
+    assert [s.name for s in results.sides] == ["r000 (1)", "r000 (2)"]
+    view = View(river_town, results, ViewOptions(color="entries", diff=True))
+    assert (view.panels[0][:, _bridge(river_town)] < 0).any()
+    with pytest.raises(VizError, match="--diff needs a base and an option"):
+        View(river_town, load_results([run_dirs[0]]), ViewOptions(diff=True))

@@ -1,0 +1,409 @@
+"""Views of results on a city: scenes for each panel at each 15-minute interval.
+
+A :class:`View` takes a city and what :func:`viz.results.load_results` read, and gives, for
+any interval of the window, one :class:`~viz.scene.Scene` per panel: every side (2-4 runs
+or scenarios side by side, with one shared colour range), or, with ``diff``, each option
+minus the base with a diverging colour map centred on zero. The scenes are data; drawing
+them is :mod:`viz.render`'s job, so a whole day of frames costs one set of meshes and one
+array of values per frame.
+
+What the runs record, and so what is drawn: road states per link and 15 minutes; tourists
+at each site (arrival to departure, from the visits); each incident from its call until the
+unit leaves the scene, and a straight line from the station to the incident while a unit
+is on its way (the route a unit drives and the positions of tourist parties between sites
+are not recorded).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from twin.city import City, city_checksum
+from twin.clock import format_clock, parse_clock
+from twin.geometry import Polylines
+from viz import meshes
+from viz.errors import CityMismatchError, VizError
+from viz.measures import (
+    Measure,
+    difference_limits,
+    measure,
+    road_series,
+    sequential_limits,
+    zone_measure,
+    zone_values,
+)
+from viz.results import INTERVAL_S, Results, Side
+from viz.scene import Camera, CityMeshes, Label, Layer, Scene, camera, nice_length
+from viz.text import check_lang, say
+
+__all__ = ["View", "ViewOptions"]
+
+#: Largest height of a crowding column per tourist, metres.
+MAX_M_PER_TOURIST = 1.0
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """What a view shows.
+
+    Attributes
+    ----------
+    color
+        Road measure (:data:`viz.measures.MEASURES`).
+    at
+        A time of the window (``"HH:MM"`` or seconds after midnight): its 15-minute
+        interval is shown; ``None`` for the busiest interval.
+    diff
+        Show option − base instead of the sides.
+    camera
+        Camera preset (:data:`viz.scene.CAMERAS`), or a :class:`~viz.scene.Camera`.
+    lang
+        ``"en"`` or ``"vi"``.
+    zones
+        Zone measure of the coloured ward surface (:data:`viz.measures.ZONE_MEASURES`),
+        ``"auto"`` (the response time when the runs had incidents) or ``None`` (no surface).
+    """
+
+    color: str = "speed_ratio"
+    at: str | float | None = None
+    diff: bool = False
+    camera: str | Camera = "city"
+    lang: str = "en"
+    zones: str | None = "auto"
+
+
+class View:
+    """Scenes of results on a city (see the module docstring).
+
+    Parameters
+    ----------
+    city
+        The city the results were made on.
+    results
+        From :func:`viz.results.load_results`.
+    options
+        What to show.
+    check_city
+        Check that the results were made on ``city`` (their manifests' city checksum).
+
+    Raises
+    ------
+    CityMismatchError
+        The results were made on another city.
+    UnknownMeasureError
+        ``options.color`` or ``options.zones`` is not a measure.
+    VizError
+        ``diff`` with one side, a time outside the window, an unknown camera or language.
+    """
+
+    def __init__(
+        self, city: City, results: Results, options: ViewOptions, *, check_city: bool = True
+    ) -> None:
+        self.lang = check_lang(options.lang)
+        self.options = options
+        self.measure: Measure = measure(options.color)
+        if check_city and results.city_checksum and results.city_checksum != city_checksum(city):
+            raise CityMismatchError(
+                f"the results were made on another city than {city.name!r} (city checksum "
+                f"{results.city_checksum[:12]}… in their manifest); give the bundle they were "
+                "run on with --city, or leave --city out for the default city"
+            )
+        self.city, self.results = city, results
+        self.sides: tuple[Side, ...] = results.sides
+        if options.diff and len(self.sides) < 2:
+            raise VizError(
+                "--diff needs a base and an option: give a comparison folder or two run folders"
+            )
+        self.camera: Camera = (
+            options.camera if isinstance(options.camera, Camera) else camera(city, options.camera)
+        )
+        self.meshes = CityMeshes(city, road_width=self.camera.road_width)
+        start = min(s.window[0] for s in self.sides)
+        end = max(s.window[1] for s in self.sides)
+        self.intervals = np.arange(math.floor(start / INTERVAL_S) * INTERVAL_S, end, INTERVAL_S)
+        if not len(self.intervals):
+            raise VizError(f"the window {format_clock(start)}–{format_clock(end)} is empty")
+        self.window = (start, end)
+        self.series = [road_series(self.measure, s, city.drive, self.intervals) for s in self.sides]
+        if options.diff:
+            base = self.series[0]
+            self.panels = [o - base for o in self.series[1:]]
+            self.clim = difference_limits(self.panels)
+        else:
+            self.panels = self.series
+            self.clim = sequential_limits(self.measure, self.series)
+        self.zone_measure = self._zone_measure(options.zones)
+        self.zone_panels, self.zone_clim = self._zones()
+        self._crowd_scale = self._crowding_scale()
+        self.closed = [set(s.closed_edges.tolist()) for s in self.sides]
+
+    # -- time ----------------------------------------------------------------------------
+    def busiest(self) -> int:
+        """Index of the interval with the most vehicles entering roads, all sides together."""
+        total = np.zeros(len(self.intervals))
+        for side in self.sides:
+            entries = side.links.groupby("interval_start")["entries"].sum()
+            total += entries.reindex(self.intervals).fillna(0.0).to_numpy()
+        return int(np.argmax(total))
+
+    def index_at(self, at: str | float | None) -> int:
+        """Index of the interval holding ``at`` (``None``: :meth:`busiest`).
+
+        Raises
+        ------
+        VizError
+            ``at`` is not a clock time or lies outside the window.
+        """
+        if at is None:
+            return self.busiest()
+        try:
+            seconds = float(parse_clock(at))
+        except (ValueError, TypeError) as exc:
+            raise VizError(f"--at {at!r} is not a time; give HH:MM ({exc})") from None
+        if not (self.window[0] <= seconds < self.window[1]):
+            raise VizError(
+                f"--at {format_clock(seconds)} is outside the results' window "
+                f"{format_clock(self.window[0])}–{format_clock(self.window[1])}"
+            )
+        return int(np.searchsorted(self.intervals, seconds, side="right") - 1)
+
+    # -- panels --------------------------------------------------------------------------
+    @property
+    def titles(self) -> list[str]:
+        """The title of each panel."""
+        if self.options.diff:
+            base = self.sides[0].text("title", self.lang)
+            return [
+                say("difference", self.lang, option=s.text("title", self.lang), base=base)
+                for s in self.sides[1:]
+            ]
+        return [s.text("title", self.lang) for s in self.sides]
+
+    @property
+    def legend(self) -> str:
+        """Title of the roads' colour bar."""
+        label = self.measure.label(self.lang)
+        return say("difference_of", self.lang, what=label) if self.options.diff else label
+
+    @property
+    def cmap(self) -> str:
+        return self.measure.difference_cmap() if self.options.diff else self.measure.cmap
+
+    def scenes(self, index: int) -> list[Scene]:
+        """One scene per panel at interval ``index``."""
+        t = float(self.intervals[index])
+        clock = f"{format_clock(t)[:5]}–{format_clock(t + INTERVAL_S)[:5]}"
+        out = []
+        for k, (title, values) in enumerate(zip(self.titles, self.panels, strict=True)):
+            side = self.sides[k + 1 if self.options.diff else k]
+            layers = self.meshes.static_layers()
+            zones = self._zone_layer(k)
+            if zones is not None:
+                layers.insert(1, zones)
+            layers.append(self._road_layer(values[index]))
+            crowd, labels = self._crowding(side, t + INTERVAL_S / 2.0)
+            layers.extend([crowd, *self._emergency(side, t + INTERVAL_S / 2.0)])
+            layers.append(self._scale_bar())
+            labels.extend(self._scale_labels())
+            key = [say("pois", self.lang), say("crowding", self.lang, **self._crowd_key())]
+            key.append(say("stations", self.lang))
+            key.append(say("emergency", self.lang))
+            if self.options.diff:
+                neither = self.measure.better == "neither"
+                key.append(say("more_less" if neither else "better_worse", self.lang))
+            key.append(say("no_traffic", self.lang))
+            out.append(
+                Scene(
+                    title=title,
+                    layers=[layer for layer in layers if not layer.empty],
+                    labels=labels,
+                    clock=clock,
+                    key=key,
+                )
+            )
+        return out
+
+    # -- layers --------------------------------------------------------------------------
+    def _road_layer(self, values: np.ndarray) -> Layer:
+        mesh = self.meshes.roads.copy(deep=False)
+        if mesh.n_cells:
+            mesh.cell_data["value"] = values[mesh.cell_data["edge"]]
+        return Layer(
+            "roads", mesh, scalars="value", cmap=self.cmap, clim=self.clim, legend=self.legend
+        )
+
+    def _zone_measure(self, name: str | None) -> Measure | None:
+        if name is None:
+            return None
+        if name != "auto":
+            return zone_measure(name)
+        has = any(
+            len(s.incidents) and np.isfinite(s.incidents["response_time"].to_numpy(float)).any()
+            for s in self.sides
+        )
+        return zone_measure("response_time_mean_s") if has else None
+
+    def _zones(self) -> tuple[list[np.ndarray], tuple[float, float] | None]:
+        m = self.zone_measure
+        if m is None or self.meshes.zones.n_cells == 0:
+            return [], None
+        ids = self.meshes.zone_ids
+        values = [zone_values(m, s, ids) for s in self.sides]
+        if self.options.diff:
+            panels = [v - values[0] for v in values[1:]]
+            return panels, difference_limits(panels)
+        return values, sequential_limits(m, values)
+
+    def _zone_layer(self, k: int) -> Layer | None:
+        if not self.zone_panels:
+            return None
+        m = self.zone_measure
+        mesh = self.meshes.zones.copy(deep=False)
+        mesh.cell_data["value"] = self.zone_panels[k][mesh.cell_data["polygon"]]
+        label = m.label(self.lang)
+        legend = say("zones_of", self.lang, what=label)
+        if self.options.diff:
+            legend = say("zones_of", self.lang, what=say("difference_of", self.lang, what=label))
+        return Layer(
+            "zones",
+            mesh,
+            scalars="value",
+            cmap=m.difference_cmap() if self.options.diff else m.cmap,
+            clim=self.zone_clim,
+            legend=legend,
+            opacity=0.4,
+            nan_color="#e4dfd3",
+        )
+
+    # -- tourists --------------------------------------------------------------------------
+    def _sites(self) -> pd.DataFrame:
+        pois = self.city.pois
+        return pois.drop_duplicates("poi_id").set_index("poi_id")[["name", "x", "y"]]
+
+    def _people(self, side: Side, t: float) -> pd.Series:
+        """Tourists at or queueing for each site (by poi_id) at time ``t``, per run."""
+        visits = side.visits
+        if not len(visits) or "poi_id" not in visits.columns:
+            return pd.Series(dtype=float)
+        arrive = visits["arrive"].to_numpy(float)
+        leave = visits["leave"].to_numpy(float)
+        missed = visits["missed"].astype(bool).to_numpy() if "missed" in visits else False
+        here = (arrive <= t) & (t < leave) & ~missed
+        counts = visits.loc[here].groupby("poi_id").size()
+        return counts / max(side.replications, 1)
+
+    def _crowding_scale(self) -> float:
+        """Metres of column per tourist, the same for every panel and time: the fullest site
+        of the window stands a twelfth of the view's extent tall, at most
+        :data:`MAX_M_PER_TOURIST` metres per tourist (a handful of tourists stays small)."""
+        peak = 1.0
+        for side in self.sides:
+            for t in self.intervals[:: max(1, len(self.intervals) // 24)]:
+                people = self._people(side, float(t) + INTERVAL_S / 2.0)
+                if len(people):
+                    peak = max(peak, float(people.max()))
+        return min(self.camera.extent / 12.0 / peak, MAX_M_PER_TOURIST)
+
+    def _crowd_key(self) -> dict[str, float]:
+        metres = nice_length(self.camera.extent / 3.0)
+        return {"m": metres, "n": round(metres / self._crowd_scale, 1)}
+
+    def _crowding(self, side: Side, t: float) -> tuple[Layer, list[Label]]:
+        people = self._people(side, t)
+        sites = self._sites()
+        people = people[people.index.isin(sites.index)]
+        xy = sites.loc[people.index, ["x", "y"]].to_numpy(float)
+        heights = people.to_numpy(float) * self._crowd_scale
+        mesh = meshes.columns(xy, heights, side=self.camera.road_width * 3.0, z=2.0)
+        labels = []
+        for poi_id in people.sort_values(ascending=False).index[:4]:
+            row = sites.loc[poi_id]
+            top = float(people[poi_id]) * self._crowd_scale + 10.0
+            labels.append(Label((float(row["x"]), float(row["y"]), top),
+                                f"{row['name']}: {people[poi_id]:,.0f}"))  # fmt: skip
+        return Layer("crowding", mesh, color="#8e44ad", opacity=0.85), labels
+
+    # -- emergency -------------------------------------------------------------------------
+    def _emergency(self, side: Side, t: float) -> list[Layer]:
+        layers = []
+        stations = side.stations
+        if len(stations):
+            xy = self.meshes.node_xy(stations["node_id"].to_numpy())
+            units = stations["units"].to_numpy(float)
+            mesh = meshes.columns(xy, np.maximum(units, 0.5) * self.camera.extent / 400.0,
+                                  side=self.camera.road_width * 3.0, z=2.0)  # fmt: skip
+            if mesh.n_cells:
+                fire = (stations["unit_type"].to_numpy() == "fire_engine").astype(np.int64)
+                mesh.cell_data["kind"] = fire[mesh.cell_data["item"]]
+                layers.append(
+                    Layer(
+                        "stations",
+                        mesh,
+                        scalars="kind",
+                        categories=("#1f5fbf", "#c0392b"),
+                        clim=(0, 1),
+                    )
+                )
+        incidents = side.incidents
+        if len(incidents):
+            incidents = incidents[incidents["replication"] == 0]
+            call = incidents["call"].to_numpy(float)
+            left = incidents["left_scene"].to_numpy(float)
+            open_ = (call <= t) & ~(left <= t)
+            sites = self.meshes.node_xy(incidents.loc[open_, "node"].to_numpy())
+            ok = np.isfinite(sites).all(axis=1)
+            z = np.full(ok.sum(), 30.0)
+            radius = max(self.camera.road_width * 3.0, 15.0)
+            layers.append(
+                Layer(
+                    "incidents",
+                    meshes.markers(np.column_stack([sites[ok], z]), radius=radius),
+                    color="#e31a1c",
+                )
+            )
+            depart = incidents["depart"].to_numpy(float)
+            scene = incidents["on_scene"].to_numpy(float)
+            moving = (depart <= t) & ~(scene <= t)
+            layers.append(self._en_route(incidents.loc[moving], stations))
+        return layers
+
+    def _en_route(self, incidents: pd.DataFrame, stations: pd.DataFrame) -> Layer:
+        """Straight ribbons from each moving unit's station to its incident."""
+        by_name = stations.set_index("name")["node_id"] if len(stations) else pd.Series()
+        start = self.meshes.node_xy(by_name.reindex(incidents["station"]).fillna(-1).to_numpy())
+        end = self.meshes.node_xy(incidents["node"].to_numpy())
+        ok = np.isfinite(start).all(axis=1) & np.isfinite(end).all(axis=1)
+        ok &= np.hypot(*(end - start).T) > 1.0
+        n = int(ok.sum())
+        xy = np.empty((2 * n, 2))
+        xy[0::2], xy[1::2] = start[ok], end[ok]
+        lines = Polylines(edge_id=np.arange(n), indptr=np.arange(0, 2 * n + 1, 2), xy=xy)
+        mesh = meshes.ribbons(lines, width=self.camera.road_width * 1.5, z=20.0)
+        return Layer("en_route", mesh, color="#ff8c00")
+
+    # -- scale -----------------------------------------------------------------------------
+    def _scale_origin(self) -> tuple[float, float, float]:
+        cam = self.camera
+        length = nice_length(cam.extent)
+        x = cam.focus[0] - cam.extent * 0.42
+        y = cam.focus[1] - cam.extent * 0.22
+        return x, y, length
+
+    def _scale_bar(self) -> Layer:
+        x, y, length = self._scale_origin()
+        mesh = meshes.scale_bar((x, y), length)
+        return Layer("scale_bar", mesh, scalars="shade", categories=("#222222", "#f5f5f5"),
+                     clim=(0, 1))  # fmt: skip
+
+    def _scale_labels(self) -> list[Label]:
+        x, y, length = self._scale_origin()
+        text = (
+            say("km", self.lang, n=length / 1000.0)
+            if length >= 1000
+            else say("m", self.lang, n=length)
+        )
+        return [Label((x + length, y, 5.0), text)]
