@@ -105,13 +105,15 @@ def show_view(view: View) -> None:
     index = view.index_at(view.options.at)
     renderer = Renderer(view.scenes(index), view.camera, lang=view.lang, off_screen=False)
 
-    def moved(value: float) -> None:
-        k = round(value)
-        scenes = view.scenes(k)
-        renderer.update(scenes)
-        slider.GetRepresentation().SetTitleText(scenes[0].clock)
+    made: dict[str, object] = {}
 
-    slider = renderer.plotter.add_slider_widget(
+    def moved(value: float) -> None:
+        scenes = view.scenes(round(value))
+        renderer.update(scenes)
+        if "slider" in made:  # PyVista calls this once while it makes the slider
+            made["slider"].GetRepresentation().SetTitleText(scenes[0].clock)
+
+    made["slider"] = renderer.plotter.add_slider_widget(
         moved,
         [0, len(view.intervals) - 1],
         value=index,

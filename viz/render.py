@@ -9,6 +9,7 @@ display, VTK renders through EGL (Mesa's software OpenGL when there is no GPU):
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
@@ -117,8 +118,18 @@ class Renderer:
         self.lang = lang
         self.camera = camera
         self.show_key = key
+        theme = copy.deepcopy(pv.global_theme)
+        if off_screen:
+            # Mesa's software OpenGL pays for every sample of PyVista's 8 × multisampling:
+            # draw one sample and smooth the edges with FXAA, a cheap pass over the image
+            theme.multi_samples = 1
+            theme.anti_aliasing = None
         self.plotter = pv.Plotter(
-            shape=(rows, cols), off_screen=off_screen, window_size=list(window_size), border=False
+            shape=(rows, cols),
+            off_screen=off_screen,
+            window_size=list(window_size),
+            border=False,
+            theme=theme,
         )
         self.plotter.set_background(BACKGROUND)
         self.actors: list[dict[str, object]] = [{} for _ in range(n)]
@@ -184,7 +195,7 @@ class Renderer:
     def _text(self, key: str, text: str, position, size: int) -> None:
         actor = self.plotter.add_text(
             text, position=position, font_size=size, color="black", font_file=self.font,
-            name=key,
+            name=key, render=False,
         )  # fmt: skip
         self.texts[key] = actor
 
@@ -221,6 +232,7 @@ class Renderer:
             always_visible=True,
             bold=False,
             reset_camera=False,
+            render=False,
         )
 
     def _set_camera(self) -> None:

@@ -396,10 +396,10 @@ def _load_comparison(folder: Path) -> Results:
 def _side_links(links: pd.DataFrame, scenario: str, column: str) -> pd.DataFrame:
     """One side of a comparison's links table, wide: :data:`LINK_COLUMNS`."""
     rows = links[links["scenario"] == scenario]
-    wide = rows.pivot_table(
-        index=["edge_id", "interval_start"], columns="kpi", values=column, dropna=False
-    )
+    # unstack keeps the (link, interval) pairs of the table: no pair that never happened
+    wide = rows.set_index(["edge_id", "interval_start", "kpi"])[column].unstack("kpi")
     wide = wide.reindex(columns=["entries", "mean_speed_kmh", "queue_pcu"]).reset_index()
+    wide[["entries", "queue_pcu"]] = wide[["entries", "queue_pcu"]].fillna(0.0)
     wide.columns.name = None
     return wide[list(LINK_COLUMNS)]
 

@@ -279,7 +279,7 @@ class CityMeshes:
     water
         Water areas at the ground (``polygon``).
     zones
-        Zone polygons slightly above the ground (``polygon``: the zone's row).
+        Zone polygons on the ground, under the water (``polygon``: the zone's row).
     pois
         A marker on each POI (``group``: 0 sights, 1 emergency and police, 2 lodging, 3 other).
     """
@@ -307,11 +307,11 @@ class CityMeshes:
         self.buildings = meshes.extruded_footprints(footprints, b["height_m"].to_numpy(float))
         water = self.shapes.water
         self.water = meshes.flat_polygons(
-            shapely.from_wkb(water["geometry"].to_numpy()) if len(water) else np.zeros(0), z=0.2
+            shapely.from_wkb(water["geometry"].to_numpy()) if len(water) else np.zeros(0), z=0.6
         )
         self.zone_ids = city.zones["zone"].to_numpy(np.int64)
         self.zones = meshes.flat_polygons(
-            meshes.polygons_from_wkb(city.zones["geometry"].tolist()), z=0.6
+            meshes.polygons_from_wkb(city.zones["geometry"].tolist()), z=0.2
         )
         pois = city.pois
         xyz = np.column_stack(

@@ -275,7 +275,7 @@ class View:
             cmap=m.difference_cmap() if self.options.diff else m.cmap,
             clim=self.zone_clim,
             legend=legend,
-            opacity=0.4,
+            opacity=0.3,
             nan_color="#e4dfd3",
         )
 
@@ -298,7 +298,7 @@ class View:
 
     def _crowding_scale(self) -> float:
         """Metres of column per tourist, the same for every panel and time: the fullest site
-        of the window stands a twelfth of the view's extent tall, at most
+        of the window stands an eighth of the view's extent tall, at most
         :data:`MAX_M_PER_TOURIST` metres per tourist (a handful of tourists stays small)."""
         peak = 1.0
         for side in self.sides:
@@ -306,11 +306,12 @@ class View:
                 people = self._people(side, float(t) + INTERVAL_S / 2.0)
                 if len(people):
                     peak = max(peak, float(people.max()))
-        return min(self.camera.extent / 12.0 / peak, MAX_M_PER_TOURIST)
+        return min(self.camera.extent / 8.0 / peak, MAX_M_PER_TOURIST)
 
     def _crowd_key(self) -> dict[str, float]:
         metres = nice_length(self.camera.extent / 3.0)
-        return {"m": metres, "n": round(metres / self._crowd_scale, 1)}
+        persons = metres / self._crowd_scale
+        return {"m": metres, "n": round(persons) if persons >= 10 else round(persons, 1)}
 
     def _crowding(self, side: Side, t: float) -> tuple[Layer, list[Label]]:
         people = self._people(side, t)
@@ -318,7 +319,7 @@ class View:
         people = people[people.index.isin(sites.index)]
         xy = sites.loc[people.index, ["x", "y"]].to_numpy(float)
         heights = people.to_numpy(float) * self._crowd_scale
-        mesh = meshes.columns(xy, heights, side=self.camera.road_width * 3.0, z=2.0)
+        mesh = meshes.columns(xy, heights, side=self.camera.road_width * 5.0, z=2.0)
         labels = []
         for poi_id in people.sort_values(ascending=False).index[:4]:
             row = sites.loc[poi_id]
