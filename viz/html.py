@@ -15,6 +15,7 @@ import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from viz.errors import VizError
@@ -117,6 +118,16 @@ def scene_html(renderer, scenes: Sequence[Scene], *, lang: str) -> str:
             "pip install -e '.[viz]' (bash scripts/setup.sh viz)"
         ) from None
     plotter = renderer.plotter
+    # vtk.js draws every colour bar at the same place: keep the roads' one, and say the
+    # others' ranges in the key
+    extra = []
+    for layer in scenes[0].layers:
+        if layer.legend and layer.name != "roads" and layer.legend in plotter.scalar_bars:
+            plotter.remove_scalar_bar(layer.legend)
+            low, high = layer.clim or (0.0, 0.0)
+            extra.append(f"{layer.legend}: {low:.3g} … {high:.3g}")
+    if extra:
+        scenes = [replace(scenes[0], key=[*scenes[0].key, *extra]), *scenes[1:]]
     with _without_wasm_viewer():
         buffer = plotter.trame.export_html(None)
     page = _VTKJS_FAVICON.sub("`data:,`", buffer.read())
