@@ -65,7 +65,9 @@ def comparison(tmp_path_factory, river_town) -> Path:
         ),
         encoding="utf-8",
     )
-    with Executor(workers=0) as executor:
+    with pytest.MonkeyPatch.context() as patch, Executor(workers=0) as executor:
+        # the replications register in a run catalog of their own, never in ./runs
+        patch.setenv("TWIN_RUNS_DIR", str(folder / "runs-root"))
         compare_scenarios(
             folder / "base.toml", [folder / "closed.toml"], out_dir=folder / "cmp",
             executor=executor,
