@@ -214,16 +214,22 @@ def _findings(domains, lang: str) -> list[str]:
     return [text for _, text in found[:8]]
 
 
-def _sites(sides, lang: str, n: int = 8) -> list[dict]:
-    """The ``n`` most visited sites: visits per run and mean gate wait, base and option."""
+def _sites(city: City, sides, n: int = 8) -> list[dict]:
+    """The ``n`` most visited sites: visits per run and mean gate wait, base and option.
+    A site is named by its POI's name in the city (OSM's, in Vietnamese for Huế), else by
+    the attraction table's name."""
     base, option = sides[0], sides[1]
+    poi_names = city.pois.drop_duplicates("poi_id").set_index("poi_id")["name"].astype(str)
 
     def stats(side):
         visits = side.visits
         if not len(visits) or "site" not in visits.columns:
             return pd.DataFrame(columns=["visits", "wait"])
         done = visits[~visits["missed"].astype(bool)]
-        grouped = done.groupby("site")
+        names = done["poi_id"].map(poi_names) if "poi_id" in done else done["site"]
+        done = done.assign(place=names.fillna(done["site"]).replace("", np.nan))
+        done = done.assign(place=done["place"].fillna(done["site"]))
+        grouped = done.groupby("place")
         return pd.DataFrame(
             {
                 "visits": grouped.size() / max(side.replications, 1),
@@ -423,7 +429,7 @@ def report_html(
         ],
         findings=findings,
         options=per_option,
-        sites=_sites(sides, lang),
+        sites=_sites(city, sides),
         charts=chart_list,
         side_src=_png_uri(side_png),
         side_caption=_w(
