@@ -9,6 +9,7 @@ Routing (all over CSR arrays ``indptr``, ``indices`` and per-edge ``weights``):
 - :func:`cost_matrix` — many-to-many costs, both cores;
 - :func:`isochrone` — nodes and edges reachable within a cost limit;
 - :func:`next_hops` — per target, cost from every node and the next edge to take;
+- :func:`update_next_hops` — repair such trees in place after some edges changed;
 - :class:`Router` — the same on one fixed topology, validated once, buffers reused;
 - :func:`consistent_speed` — the tightest safe ``max_speed`` for :func:`astar`;
 - :func:`prepare_landmarks` — ALT tables (:class:`Landmarks`) that tighten :func:`astar`.
@@ -30,6 +31,7 @@ from kernels.errors import KernelInputError, TwinError
 from kernels.isochrones import Isochrone, isochrone
 from kernels.landmarks import Landmarks, prepare_landmarks
 from kernels.next_hop_trees import ReverseCSR, next_hops, reverse_csr
+from kernels.next_hop_updates import update_next_hops
 from kernels.router import Router
 from kernels.shortest_paths import dijkstra
 from kernels.workspace import Workspace
@@ -51,4 +53,5 @@ __all__ = [
     "next_hops",
     "prepare_landmarks",
     "reverse_csr",
+    "update_next_hops",
 ]

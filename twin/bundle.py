@@ -9,7 +9,10 @@ member                     content
                            and the build metadata (``City.meta``: source path and SHA-256,
                            build parameters, package versions, what was dropped, build time)
 ``drive/<array>.npy``      the drive network's CSR arrays (:class:`twin.network.Network`
-                           fields), one ``.npy`` each; ``drive/name.json`` the edge names
+                           fields, the nodes' junction ``control`` among them), one ``.npy``
+                           each; ``drive/name.json`` the edge names;
+                           ``drive/node_tags.json`` the OSM junction tags of the nodes that
+                           have them (``{node_id: {key: value}}``)
 ``walk/<array>.npy``       the same for the walk network
 ``node_zone.npy``          zone of each drive node
 ``pois.parquet``           the tables of :mod:`twin.city`
@@ -52,7 +55,8 @@ BUNDLE_FORMAT = "hue-twin-city"
 #: Bumped whenever the layout or the meaning of a member changes; older bundles are rebuilt.
 #: 2: edge ids are stable (:func:`twin.network.stable_edge_ids`), not positions.
 #: 3: the shapes of roads and footpaths, and the water (:mod:`twin.geometry`).
-FORMAT_VERSION = 3
+#: 4: node ``control`` arrays and ``<network>/node_tags.json`` (junction tags of OSM nodes).
+FORMAT_VERSION = 4
 #: File suffix of a bundle.
 SUFFIX = ".twin"
 _NETWORKS = ("drive", "walk")
@@ -135,6 +139,8 @@ def write_bundle(city: City, path: str | Path) -> Path:
                 members.append((f"{kind}/{name}.json", text.encode()))
             else:
                 members.append((f"{kind}/{name}.npy", _npy_bytes(array)))
+        tags = {str(k): dict(v) for k, v in sorted(network.node_tags.items())}
+        members.append((f"{kind}/node_tags.json", json.dumps(tags, ensure_ascii=False).encode()))
     members.append(("node_zone.npy", _npy_bytes(np.asarray(city.node_zone, dtype=np.int32))))
     for name in _TABLES:
         members.append((f"{name}.parquet", _parquet_bytes(getattr(city, name), name)))
@@ -301,4 +307,6 @@ def _read_network(archive: zipfile.ZipFile, kind: str, road_classes: list[str]) 
             arrays[name] = np.array(values, dtype=object)
         else:
             arrays[name] = np.load(io.BytesIO(archive.read(f"{kind}/{name}.npy")))
-    return Network(**arrays, road_classes=tuple(road_classes))
+    tags = json.loads(archive.read(f"{kind}/node_tags.json"))
+    node_tags = {int(k): dict(v) for k, v in tags.items()}
+    return Network(**arrays, road_classes=tuple(road_classes), node_tags=node_tags)

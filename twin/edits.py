@@ -17,7 +17,7 @@ import pandas as pd
 
 from twin.city import City
 from twin.errors import ConfigError
-from twin.network import EDGE_ARRAYS, Network
+from twin.network import EDGE_ARRAYS, NODE_ARRAYS, Network
 
 __all__ = ["NewRoad", "add_roads"]
 
@@ -116,11 +116,12 @@ def add_roads(city: City, roads: Sequence[NewRoad], *, road_defaults: pd.DataFra
         for name, values in added.items()
     }
     drive = Network.from_edges(
-        nodes={name: getattr(net, name) for name in ("node_id", "x", "y", "lon", "lat")},
+        nodes={name: getattr(net, name) for name in NODE_ARRAYS},
         tail=np.concatenate([net.tail, tails]),
         head=np.concatenate([net.indices, heads]),
         edges=edges,
         road_classes=net.road_classes,
+        node_tags=net.node_tags,
     )
     meta = {**city.meta, "added_roads": [road.edge_id for road in roads]}
     return replace(city, drive=drive, meta=meta)

@@ -9,6 +9,7 @@ Edges are sorted by tail node, so ``indices[indptr[i]:indptr[i+1]]`` are the hea
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -36,7 +37,12 @@ NODE_ARRAYS: dict[str, type] = {
     "y": np.float64,
     "lon": np.float64,
     "lat": np.float64,
+    "control": np.int8,
 }
+#: ``Network.control`` values: what OSM says controls traffic at a node.
+CONTROL_NONE, CONTROL_SIGNALS, CONTROL_SIGNAL_CROSSING, CONTROL_STOP, CONTROL_GIVE_WAY = range(5)
+#: Names of the ``control`` values (as ``twin info --json`` reports them).
+CONTROL_NAMES: tuple[str, ...] = ("none", "traffic_signals", "signal_crossing", "stop", "give_way")
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +54,11 @@ class Network:
     node_id, x, y, lon, lat
         Per node: source id; easting and northing in metres (the city's CRS, EPSG:32648
         for Huế); longitude and latitude in degrees.
+    control
+        ``int8`` per node: the traffic control OSM tags there (:data:`CONTROL_NAMES`:
+        :data:`CONTROL_SIGNALS` for ``highway=traffic_signals``,
+        :data:`CONTROL_SIGNAL_CROSSING` for a crossing with signals,
+        :data:`CONTROL_STOP`, :data:`CONTROL_GIVE_WAY`; :data:`CONTROL_NONE` elsewhere).
     indptr
         ``int64[n + 1]``: node ``i``'s out-edges are ``indptr[i]:indptr[i+1]``.
     indices
@@ -68,6 +79,9 @@ class Network:
         Source link id; OSM way id (``-1`` where none); on a bridge; street name or ``""``.
     road_classes
         Names of the road classes.
+    node_tags
+        The OSM tags of the nodes that have junction tags, by ``node_id`` (see
+        :data:`twin.build.osm.NODE_TAGS`); empty for networks from other sources.
     """
 
     node_id: np.ndarray
@@ -75,6 +89,7 @@ class Network:
     y: np.ndarray
     lon: np.ndarray
     lat: np.ndarray
+    control: np.ndarray
     indptr: np.ndarray
     indices: np.ndarray
     length: np.ndarray
@@ -88,6 +103,7 @@ class Network:
     bridge: np.ndarray
     name: np.ndarray
     road_classes: tuple[str, ...] = field(default=())
+    node_tags: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n, m = len(self.node_id), len(self.indices)
@@ -136,7 +152,8 @@ class Network:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """All arrays by field name (for saving)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "road_classes"}
+        skip = ("road_classes", "node_tags")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -148,13 +165,15 @@ class Network:
         head: np.ndarray,
         edges: dict[str, np.ndarray],
         road_classes: tuple[str, ...],
+        node_tags: Mapping[int, Mapping[str, str]] | None = None,
     ) -> Network:
         """Build a network from node arrays and an unsorted edge list.
 
         Parameters
         ----------
         nodes
-            ``node_id``, ``x``, ``y``, ``lon``, ``lat`` arrays, one entry per node.
+            ``node_id``, ``x``, ``y``, ``lon``, ``lat`` arrays, one entry per node, and
+            optionally ``control`` (default :data:`CONTROL_NONE`).
         tail, head
             Node positions (``0..n-1``) of each edge's ends.
         edges
@@ -163,6 +182,8 @@ class Network:
             ``False`` and ``name`` to ``""``.
         road_classes
             Names that ``edges["road_class"]`` indexes.
+        node_tags
+            OSM tags by ``node_id`` of nodes with junction tags.
         """
         n = len(nodes["node_id"])
         tail = np.asarray(tail, dtype=np.int64)
@@ -187,13 +208,19 @@ class Network:
             edge_arrays[name] = np.asarray(values, dtype=dtype)[order]
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(tail, minlength=n), out=indptr[1:])
-        node_arrays = {k: np.asarray(nodes[k], dtype=t) for k, t in NODE_ARRAYS.items()}
+        node_arrays = {
+            k: np.asarray(nodes[k], dtype=t)
+            for k, t in NODE_ARRAYS.items()
+            if k != "control" or "control" in nodes
+        }
+        node_arrays.setdefault("control", np.zeros(n, dtype=np.int8))
         return cls(
             **node_arrays,
             indptr=indptr,
             indices=head[order],
             **edge_arrays,
             road_classes=tuple(road_classes),
+            node_tags=dict(node_tags or {}),
         )
 
 

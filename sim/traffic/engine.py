@@ -12,11 +12,17 @@ Clock: the kernel runs behind ``env.now`` by less than one step. At each step th
 advances the kernel to ``env.now``; a vehicle injected at ``env.now`` departs at exactly
 that time in the next advance.
 
-Routing cost: a refresh recomputes only destination rows in use whose trees a changed link
-can affect (:meth:`sim.traffic.routing.RouteTables.affected`), at most ``refresh_max_rows`` of
-them (busiest and stalest first); quiet periods skip refreshes. Every vehicle is routed
-on car link times (free flow plus queue delay) whatever its class; emergency vehicles use
-the same tables. ``timers`` holds the wall seconds spent routing, moving and recording.
+Routing cost: a refresh notes the links whose time moved beyond the tolerances and brings
+at most ``refresh_max_rows`` destination rows in use up to date, the busiest and stalest
+first (rows never grown and rows older than a closure always), repairing only the parts of
+their trees that the changed links can alter (:class:`sim.traffic.routing.RouteTables`).
+Quiet periods skip refreshes. Every vehicle is routed on car link times (free flow plus
+queue delay) whatever its class; emergency vehicles use the same tables. ``timers`` holds
+the wall seconds spent routing, moving and recording.
+
+Physics (:mod:`kernels.traffic`): kinematic waves on every link, the junction control of
+:mod:`sim.traffic.junctions` (signals, priority) and motorbike filtering, each switchable
+in :class:`TrafficParams`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,12 @@ import simpy
 from kernels import traffic as kt
 from sim.link_changes import LinkChange, LinkChanges
 from sim.roads import Journey, UnreachableError
+from sim.traffic.junctions import (
+    JunctionPlan,
+    load_junction_defaults,
+    load_signal_timings,
+    plan_junctions,
+)
 from sim.traffic.params import TrafficParams
 from sim.traffic.records import LinkRecorder, kpis_from_state, trips_from_state
 from sim.traffic.routing import RouteTables
@@ -120,11 +132,32 @@ class Traffic:
             network, self._trips["destination"].to_numpy(np.int64), chunk=p.route_chunk
         )
         emergency = self._class_index.get("emergency", -1)
+        junction_table = load_junction_defaults(p.junction_defaults)
+        self._lanes = np.maximum(network.lanes.astype(np.float64), 1e-9)
+        #: PCU/h: each link's fundamental-diagram capacity (its mid-block capacity; the
+        #: link's own capacity is that of its exit, junction losses included).
+        self.fd_capacity = self._diagram_capacity(network, junction_table)
+        self._base_fd = self.fd_capacity.copy()
+        #: The junction control of every link's exit (:mod:`sim.traffic.junctions`).
+        self.junctions: JunctionPlan = plan_junctions(
+            network,
+            table=junction_table,
+            signals=p.junctions,
+            priority=p.junctions,
+            lookahead_per_lane=(
+                p.node_lookahead_per_lane if (p.junctions or p.motorbike_filtering) else 0.0
+            ),
+            timings=load_signal_timings(p.signal_timings),
+        )
+        # where the junction is modelled (priority), its exit lets out the road's mid-block
+        # capacity less what the junction takes, instead of the road table's capacity that
+        # counts an average junction's losses
+        self._ruled = np.isin(self.junctions.ctrl, (kt.CTRL_MAJOR, kt.CTRL_MINOR))
         self.state = kt.LinkQueueState(
             heads=network.indices,
             n_nodes=network.n_nodes,
             free_flow=free_flow,
-            headway=3600.0 / network.capacity,
+            headway=self._exit_headway(network.capacity, self.fd_capacity, slice(None)),
             storage=storage,
             length=self._length,
             class_pcu=table["pcu"].to_numpy(dtype=np.float64),
@@ -132,7 +165,16 @@ class Traffic:
             emergency_congestion=p.emergency_congestion,
             block_relief=p.block_relief_s or None,
             capacity=self.n_demand + 64,
+            wave=self._waves(self._length, network.speed, self.fd_capacity, storage),
+            in_headway=3600.0 / self.fd_capacity if p.kinematic_waves else None,
+            class_filters=np.array(
+                [p.motorbike_filtering and c == "motorbike" for c in self.class_names], dtype=bool
+            ),
+            filter_gain=p.filter_gain if p.motorbike_filtering else 0.0,
+            flow_window=p.conflict_window_s,
         )
+        self.state.set_junctions(**self.junctions.kernel_arrays())
+        self._queue_costs()
         s = self.state
         s.clock[kt.T_NOW] = self.start_time
         s.clock[kt.T_LAST_MOVE] = self.start_time
@@ -154,9 +196,65 @@ class Traffic:
         self._until: float | None = None
         self._link_time_cache: tuple[float, np.ndarray] | None = None
         self.refreshes = self.refreshes_skipped = 0
-        self._base_weights: list[np.ndarray] | None = None
         self._next_relief = self.start_time
         self._refresh(self.start_time, force=True)
+
+    # -- link physics ------------------------------------------------------------------
+    def _diagram_capacity(self, network: Network, table: pd.DataFrame) -> np.ndarray:
+        """PCU/h of each link's triangular diagram: the saturation flow of its class
+        (``twin/defaults/junctions.csv``) times its lanes, or its own capacity if higher.
+
+        The road table's capacity is what a link lets out at its exit, intersection losses
+        included; a queue inside the link moves at the road's saturation flow, and the
+        backward wave follows from that: ``w = q_s / (k_j - q_s / v)``.
+        """
+        order = list(table.index)
+        fallback = "road" if "road" in order else order[-1]
+        saturation = table["saturation_pcu_per_lane_h"]
+        per_class = np.array(
+            [float(saturation[c if c in order else fallback]) for c in network.road_classes]
+            or [0.0]
+        )
+        mid_block = per_class[network.road_class.astype(np.int64)] * self._lanes
+        return np.maximum(network.capacity.astype(np.float64), mid_block)
+
+    def _exit_headway(self, capacity: np.ndarray, fd: np.ndarray, edges) -> np.ndarray:
+        """Seconds per PCU at the exits of ``edges``: the mid-block capacity ``fd`` where
+        the junction is modelled (priority), the link's ``capacity`` elsewhere."""
+        return 3600.0 / np.where(self._ruled[edges], fd, capacity)
+
+    def _waves(
+        self,
+        length: np.ndarray,
+        speed: np.ndarray,
+        capacity: np.ndarray,
+        storage: np.ndarray,
+        edges=slice(None),
+    ) -> np.ndarray | None:
+        """Backward-wave times of the links (``None`` without kinematic waves): the
+        triangular diagram of each lane, its jam density the link's storage per lane-km."""
+        if not self.params.kinematic_waves:
+            return None
+        lanes = self._lanes[edges]
+        lane_km = np.maximum(length / 1000.0 * lanes, 1e-9)
+        return kt.wave_times(length, speed, capacity / lanes, storage / lane_km)
+
+    def _queue_costs(self) -> None:
+        """Per link: seconds of queue delay per queued PCU and the mean signal wait, for
+        the routing estimate of :meth:`link_times`."""
+        s, plan = self.state, self.junctions
+        per_pcu = s.headway.copy()
+        wait = np.zeros(s.n_links)
+        sig = plan.ctrl == kt.CTRL_SIGNAL
+        cycle, green = plan.sig_cycle[sig], plan.sig_green[sig]
+        per_pcu[sig] = plan.sat_headway[sig] * cycle / green
+        wait[sig] = (cycle - green) ** 2 / (2.0 * cycle)  # uniform arrivals wait for green
+        # a queue that one green clears costs only the wait for that green (in ``wait``):
+        # it comes and goes with the cycle; what a green leaves behind waits cycles more
+        cleared = np.zeros(s.n_links)
+        cleared[sig] = green / plan.sat_headway[sig]
+        self._per_pcu, self._signal_wait, self._signal_clears = per_pcu, wait, cleared
+        self._minor = np.flatnonzero(plan.ctrl == kt.CTRL_MINOR)
 
     # -- input -------------------------------------------------------------------------
     def _check_trips(self, trips: pd.DataFrame) -> pd.DataFrame:
@@ -277,18 +375,19 @@ class Traffic:
         return weights
 
     def _refresh(self, t: float, *, force: bool = False) -> None:
-        """Routing at ``t``: a new epoch when link times changed (or ``force``), then the
-        rows in use or needed before the next refresh that are stale."""
+        """Routing at ``t``: a new epoch when link times changed (or ``force``: a
+        closure), then the rows in use or needed before the next refresh that are due,
+        and of the others that fell behind the busiest and stalest, up to the budget."""
         t0 = time.perf_counter()
         s, r, p = self.state, self.routes, self.params
         weights = self._group_weights()
-        if force or self._base_weights is None or len(self._base_weights) != len(weights):
+        if r.weights is None:
             changed = np.arange(self.network.n_edges)
-            base = [w.copy() for w in weights]
         else:
-            base = self._base_weights
             changed = np.unique(
-                np.concatenate([self._changed(w, b) for w, b in zip(weights, base, strict=True)])
+                np.concatenate(
+                    [self._changed(w, b) for w, b in zip(weights, r.weights, strict=True)]
+                )
             )
         renew = force or len(changed) > 0
         horizon = t + p.refresh_s + p.step_s
@@ -297,25 +396,18 @@ class Traffic:
         upto = int(np.searchsorted(s.v_depart[pending], horizon, side="left"))
         in_use = np.union1d(np.flatnonzero(s.row_active[: r.n_rows] > 0), s.v_row[pending[:upto]])
         if renew:
-            r.new_epoch(weights, invalidate=force)
+            r.update(weights, changed, invalidate=force)
             self.refreshes += 1
-            for w, b in zip(weights, base, strict=True):
-                b[changed] = w[changed]
-            self._base_weights = base
         else:
             self.refreshes_skipped += 1
-        # rows never computed (or computed before a closure) are due whatever the budget
-        due = in_use[r.epoch_of_row[in_use] < r.valid_epoch]
-        optional = np.zeros(0, dtype=np.int64)
-        if renew and not force:
-            valid = in_use[r.epoch_of_row[in_use] >= r.valid_epoch]
-            optional = r.affected(valid, changed, weights)
-            budget = p.refresh_max_rows
-            if budget and len(optional) > budget:
-                # the busiest and stalest rows first
-                score = (s.row_active[optional] + 1) * (r.epoch - r.epoch_of_row[optional])
-                optional = optional[np.argsort(-score, kind="stable")[:budget]]
-        r.refresh(np.union1d(due, optional))
+        due = r.due(in_use)
+        behind = np.setdiff1d(in_use[r.epoch_of_row[in_use] != r.epoch], due)
+        budget = p.refresh_max_rows
+        if budget and len(behind) > budget:
+            # the busiest and stalest rows first
+            score = (s.row_active[behind] + 1) * (r.epoch - r.epoch_of_row[behind])
+            behind = behind[np.argsort(-score, kind="stable")[:budget]]
+        r.bring(np.union1d(due, behind))
         if renew or p.block_relief_s > 0:
             # blocked vehicles look again at the new routes (and at gridlock relief)
             kt.wake_all(s, self.now)
@@ -336,18 +428,46 @@ class Traffic:
     def link_times(self, vehicle_class: str = "car") -> np.ndarray:
         """Current traversal time of every edge for ``vehicle_class``, seconds.
 
-        Free-flow time for the class plus the queue delay estimate (PCU that finished
-        their free-flow run and wait at the exit, times the link's headway); ``inf`` on
-        closed edges.
+        Free-flow time for the class plus the queue delay estimate: PCU that finished
+        their free-flow run and wait at the exit, times the seconds the exit needs per PCU
+        (its headway; at a signal the saturation headway over the green share; at a minor
+        approach the gap-acceptance headway against the current conflicting flow; behind
+        a full next link that link's pace), plus at a signal the mean wait for green, the
+        queue counting only what one green cannot clear (the rest comes and goes with the
+        cycle); ``inf`` on closed edges.
         """
         c = self._class(vehicle_class)
         cache = self._link_time_cache
         if cache is None or cache[0] != self.now:
-            delay = kt.queued_pcu(self.state, self.now) * self.state.headway
-            self._link_time_cache = cache = (self.now, delay)
+            self._link_time_cache = cache = (self.now, self._queue_delays())
         times = self.state.free_flow[c] + cache[1]
         times[self.links.closed_to(c)] = np.inf
         return times
+
+    def _queue_delays(self) -> np.ndarray:
+        """Seconds of queue delay on each link now (see :meth:`link_times`)."""
+        s = self.state
+        per_pcu = self._per_pcu.copy()
+        if len(self._minor):
+            minor = self._minor
+            nodes = s.head[minor]
+            q = s.node_q[nodes] * np.exp(-(self.now - s.node_t[nodes]) / s.clock[kt.T_FLOW_WINDOW])
+            tc, tf = s.gap_tc[minor], s.gap_tf[minor]
+            # 1 / c(q) of kernels.junctions.gap_capacity, for all minor exits at once
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gap = np.where(q > 1e-12, (1.0 - np.exp(-q * tf)) / (q * np.exp(-q * tc)), tf)
+            per_pcu[minor] = np.maximum(per_pcu[minor], gap)
+        # a queue held by the next link (full, or at its entrance's capacity) moves at
+        # that link's pace, shared among everything waiting for it
+        items = np.flatnonzero(s.item_state[: s.n_links + s.n_nodes] == kt.BLOCKED)
+        if len(items):
+            waiters = np.bincount(s.wait_on[items], minlength=s.n_links)
+            links = items[items < s.n_links]
+            down = s.wait_on[links]
+            pace = np.maximum(per_pcu[down], s.in_headway[down]) * waiters[down]
+            per_pcu[links] = np.maximum(per_pcu[links], pace)
+        queued = np.maximum(kt.queued_pcu(s, self.now) - self._signal_clears, 0.0)
+        return queued * per_pcu + self._signal_wait
 
     def drive(self, origin: int, destination: int, *, vehicle_class: str = "car") -> simpy.Event:
         """Inject one vehicle now; the event succeeds at its arrival with a Journey.
@@ -363,9 +483,11 @@ class Traffic:
         row, grew = self.routes.row(int(destination))
         if grew:
             self.state.set_table(self.routes.table)
-        if self.routes.epoch_of_row[row] != self.routes.epoch:
+        if len(self.routes.due([row])):
+            # a row never grown, or older than a closure; an older row is a valid tree of
+            # slightly older times, brought up by the next refreshes while it is in use
             t0 = time.perf_counter()
-            self.routes.refresh(np.array([row]))
+            self.routes.bring(np.array([row]))
             self.timers["routing"] += time.perf_counter() - t0
         (v,) = self.state.add_vehicles(
             origin=np.array([int(origin)]),
@@ -459,12 +581,28 @@ class Traffic:
         self._refresh(self.now, force=True)
 
     def _values_changed(self, edges: np.ndarray) -> None:
+        """Carry the links' values in force to the kernel: free-flow times, exit and
+        entrance capacity (the diagram's capacity follows the exit's: a lane closed takes
+        from both), storage and the backward wave; then look at the routes again."""
         s, links = self.state, self.links
-        s.free_flow[:, edges] = self._length[edges][None, :] / (
-            links.speed[edges][None, :] * self._speed_factor[:, None]
+        length, speed = self._length[edges], links.speed[edges]
+        capacity = links.capacity[edges]
+        self.fd_capacity[edges] = self._base_fd[edges] * capacity / links.base_capacity[edges]
+        fd = self.fd_capacity[edges]
+        headway = self._exit_headway(capacity, fd, edges)
+        storage = np.maximum(links.storage[edges], self.params.min_storage_pcu)
+        waves = self._waves(length, speed, fd, storage, edges)
+        s.set_links(
+            edges,
+            free_flow=length[None, :] / (speed[None, :] * self._speed_factor[:, None]),
+            headway=headway,
+            in_headway=3600.0 / fd if self.params.kinematic_waves else None,
+            storage=storage,
+            wave=waves,
+            now=self.now,
         )
-        s.headway[edges] = 3600.0 / links.capacity[edges]
-        s.storage[edges] = np.maximum(links.storage[edges], self.params.min_storage_pcu)
+        kt.wake(s, edges, self.now)
+        self._queue_costs()
         self._link_time_cache = None
         self._refresh(self.now)
 

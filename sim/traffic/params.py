@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from twin.errors import ConfigError
 
 __all__ = ["TrafficParams"]
@@ -27,11 +29,12 @@ class TrafficParams:
         Seconds between refreshes of the next-hop routing tables from current travel
         times (closures refresh at once).
     refresh_max_rows
-        At most this many destination rows are recomputed per scheduled refresh (the
-        busiest and stalest first; ``None``: all that a change affects). Bounds the
-        routing cost of a day at ``86400 / refresh_s × refresh_max_rows`` trees; rows
-        left over keep their last tree (a valid, slightly dated route) until a later
-        refresh. Rows never computed, and every row after a closure, are always done.
+        At most this many destination rows in use are brought up to date per scheduled
+        refresh (the busiest and stalest first; ``0``: all that fell behind). A row a few
+        refreshes behind is repaired where the changed links alter its tree
+        (:mod:`sim.traffic.routing`), an older one grown in full; rows left over keep
+        their last tree (a valid, slightly dated route) until a later refresh. Rows never
+        grown, and every row after a closure, are always brought up.
     refresh_abs_change_s, refresh_rel_change
         A scheduled refresh is skipped when no link's travel time moved, since the last
         refresh, by more than both this many seconds and this fraction of its time then
@@ -63,6 +66,48 @@ class TrafficParams:
     route_chunk
         Destinations routed per call of the next-hop kernel (bounds scratch memory:
         ``16 × route_chunk × nodes`` bytes).
+    kinematic_waves
+        Kinematic waves on every link (see :mod:`kernels.traffic`): space freed at a
+        link's exit reaches its entrance after length / backward wave speed, the speed
+        following from the link's triangular fundamental diagram (free-flow speed,
+        mid-block capacity and jam density per lane: ``w = q / (k_j - q / v)``), and a
+        link takes in at most its mid-block capacity. The mid-block capacity is the
+        saturation flow of the link's class (``twin/defaults/junctions.csv``) times its
+        lanes, or the link's own capacity if higher: the road table's capacity is what the
+        link lets out at its exit, junction losses included. ``false``: the plain link
+        queue (freed space usable at once, entrance unlimited).
+    junctions
+        Junction control: fixed-time signals where OSM has them (or ``signal_timings``
+        puts them) and give-way at priority junctions by road class
+        (:mod:`sim.traffic.junctions`). The exit of a signalised approach discharges at
+        the saturation flow during green, that of a priority junction's approach at the
+        road's mid-block capacity (minor ones less what the major flow takes), where the
+        road table's capacity, which counts an average junction's losses, applies
+        elsewhere. ``false``: every exit discharges at its link's capacity.
+    motorbike_filtering
+        Motorbikes filter past larger vehicles at the end of a queue and take less space
+        beside them (``filter_gain``; see :mod:`kernels.traffic`).
+    filter_gain
+        In ``[0, 1)``: a motorbike takes ``pcu × (1 - filter_gain × s)`` PCU of a link's
+        storage and exit capacity where larger vehicles hold a share ``s`` of the link's
+        PCU (0: plain PCU arithmetic). Default 0.5: a motorbike among cars counts about
+        0.15 PCU instead of 0.3.
+    node_lookahead_per_lane
+        Vehicles per lane behind the head of a queue that may leave before it, ``>= 0``
+        (filtering motorbikes, and turns whose exit has room while the head waits for a
+        full one); 0 gives strict FIFO queues.
+    conflict_window_s
+        Time constant of the conflicting-flow estimate at priority junctions, seconds
+        ``> 0``.
+    junction_defaults
+        A CSV overriding rows of ``twin/defaults/junctions.csv`` (signal cycles and
+        splits, saturation flows and gap acceptance by road class); ``""``: the shipped
+        table.
+    signal_timings
+        A CSV of timings of single junctions: ``node_id`` (the OSM node id) and any of
+        ``cycle_s``, ``major_share`` and ``offset_s`` (seconds, a share in ``(0, 1)``); a
+        node listed there gets a signal even where OSM has none. ``""``: the defaults
+        everywhere.
     """
 
     step_s: float = 2.0
@@ -77,6 +122,14 @@ class TrafficParams:
     block_relief_s: float = 300.0
     min_storage_pcu: float = 1.0
     route_chunk: int = 256
+    kinematic_waves: bool = True
+    junctions: bool = True
+    motorbike_filtering: bool = True
+    filter_gain: float = 0.5
+    node_lookahead_per_lane: float = 4.0
+    conflict_window_s: float = 60.0
+    junction_defaults: str = ""
+    signal_timings: str = ""
 
     def __post_init__(self) -> None:
         for name in ("step_s", "refresh_s", "stats_interval_s", "gridlock_s"):
@@ -110,6 +163,33 @@ class TrafficParams:
             raise ConfigError(
                 f"traffic parameter route_chunk = {self.route_chunk!r}; expected an integer >= 1"
             )
+        for name in ("kinematic_waves", "junctions", "motorbike_filtering"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ConfigError(
+                    f"traffic parameter {name} = {getattr(self, name)!r}; expected true or false"
+                )
+        gain = self.filter_gain
+        if not (isinstance(gain, int | float) and 0.0 <= gain < 1.0):
+            raise ConfigError(
+                f"traffic parameter filter_gain = {gain!r}; expected a number in [0, 1)"
+            )
+        lookahead = self.node_lookahead_per_lane
+        if not (isinstance(lookahead, int | float) and lookahead >= 0):
+            raise ConfigError(
+                f"traffic parameter node_lookahead_per_lane = {lookahead!r}; expected a "
+                "number of vehicles >= 0"
+            )
+        window = self.conflict_window_s
+        if not (isinstance(window, int | float) and window > 0):
+            raise ConfigError(
+                f"traffic parameter conflict_window_s = {window!r}; expected seconds > 0"
+            )
+        for name in ("junction_defaults", "signal_timings"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(
+                    f"traffic parameter {name} = {getattr(self, name)!r}; expected the path "
+                    'of a CSV file, or "" for none'
+                )
 
     @classmethod
     def from_mapping(cls, values: TrafficParams | Mapping[str, Any] | None) -> TrafficParams:

@@ -1,17 +1,16 @@
-"""Destination-based routing tables for the traffic engine, refreshed on current times.
+"""Destination-based routing tables for the traffic engine, kept on current times.
 
 A vehicle carries no path: at node ``u``, bound for destination ``d``, it takes
-``table[row(d), u]``. A refresh recomputes rows from the current link times with
-:func:`kernels.Router.next_hops` (one reverse Dijkstra per destination, both cores).
-Only the rows that someone uses are refreshed (destinations of vehicles on the network or
-about to depart); the rest keep the epoch they were last computed at and are refreshed
-before anyone needs them, so the work grows with the destinations in use, not with all
-the destinations of the day.
-
-Between refreshes only the rows that a change can affect are recomputed
-(:meth:`RouteTables.affected`): a row whose tree uses a link whose time changed, or for
-which a changed link now offers a shortcut against the row's costs-to-go. Other rows keep
-a tree that is still a shortest-path tree for the new times up to the change tolerance.
+``table[row(d), u]``. Rows are trees towards each destination on the link times noted at
+some *epoch*: each refresh notes the links whose time moved beyond a tolerance
+(:meth:`RouteTables.update`, a new epoch) and then brings chosen rows up to it
+(:meth:`RouteTables.bring`). A row a few epochs behind is repaired in place
+(:func:`kernels.update_next_hops`: only the part of a tree behind a changed link is
+searched again, rows in parallel with the GIL released); a row never grown, or older than
+the noted history, is grown in full (:func:`kernels.next_hops`). Rows that fall behind
+remain valid trees of slightly older times until they are brought up, so the work grows
+with the destinations in use and with how much the traffic changes, not with all the
+destinations of the day.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from kernels import Router
+from kernels.next_hop_updates import update_checked
 from twin.network import Network
 
 __all__ = ["RouteTables"]
@@ -39,10 +39,21 @@ class RouteTables:
     destinations
         Initial destination nodes (duplicates are merged).
     chunk
-        Destinations per kernel call (bounds scratch memory to ``16 × chunk × n`` bytes).
+        Destinations per kernel call of a full refresh (bounds scratch memory to ``16 ×
+        chunk × n`` bytes).
+    history
+        Epochs whose link times are kept (``8 × m × groups`` bytes each) for repairs; a row
+        further behind is grown in full.
     """
 
-    def __init__(self, network: Network, destinations: np.ndarray, *, chunk: int = 256) -> None:
+    def __init__(
+        self,
+        network: Network,
+        destinations: np.ndarray,
+        *,
+        chunk: int = 256,
+        history: int = 48,
+    ) -> None:
         self.n_nodes = network.n_nodes
         self.router = Router(network.indptr, network.indices)
         self.chunk = int(chunk)
@@ -56,16 +67,23 @@ class RouteTables:
         self.groups = 1
         #: ``int32[groups × capacity, n]``; rows past ``n_rows`` in a block are spare (``-1``).
         self.table = np.full((capacity, self.n_nodes), -1, dtype=np.int32)
-        #: ``float32[groups × capacity, n]``: cost to go (seconds) when the row was computed.
-        self.cost = np.full((capacity, self.n_nodes), np.inf, dtype=np.float32)
+        #: ``float64[groups × capacity, n]``: cost to go (seconds) on the row's link times.
+        self.cost = np.full((capacity, self.n_nodes), np.inf, dtype=np.float64)
         self.tail = network.tail
         self.head = network.indices
         self.epoch_of_row = np.full(capacity, -1, dtype=np.int64)
+        #: Rows whose epoch is this one are exact trees for :attr:`weights`.
         self.epoch = 0
-        #: Rows computed at an epoch before this one must not be followed.
+        #: Rows of an epoch before this one must be brought up before use (closures).
         self.valid_epoch = 0
+        #: Each group's link times as last noted (seconds; ``inf`` = closed).
         self.weights: list[np.ndarray] | None = None
+        self.history = int(history)
+        self._history: dict[int, list[np.ndarray]] = {}
+        #: Rows grown in full and rows repaired so far, and nodes the repairs relabelled.
         self.rows_routed = 0
+        self.rows_updated = 0
+        self.nodes_updated = 0
 
     @property
     def capacity(self) -> int:
@@ -93,15 +111,17 @@ class RouteTables:
         return row, grew
 
     def set_groups(self, groups: int) -> None:
-        """Use ``groups`` blocks of rows; every row must then be computed again."""
+        """Use ``groups`` blocks of rows; every row must then be grown again."""
         if groups != self.groups:
             self._reallocate(groups, self.capacity, keep=False)
+            self.weights = None
+            self._history.clear()
         self.epoch_of_row[:] = -1
 
     def _reallocate(self, groups: int, capacity: int, *, keep: bool) -> None:
         old_capacity, old_groups = self.capacity, self.groups
         table = np.full((groups * capacity, self.n_nodes), -1, dtype=np.int32)
-        cost = np.full((groups * capacity, self.n_nodes), np.inf, dtype=np.float32)
+        cost = np.full((groups * capacity, self.n_nodes), np.inf, dtype=np.float64)
         if keep:
             n = self.n_rows
             for g in range(min(groups, old_groups)):
@@ -120,63 +140,75 @@ class RouteTables:
                 [self.epoch_of_row, np.full(capacity - old_capacity, -1, np.int64)]
             )
 
-    def new_epoch(self, weights: list[np.ndarray], *, invalidate: bool = False) -> None:
-        """Start a refresh epoch with each group's link times (seconds; ``inf`` = closed).
-
-        ``invalidate`` marks every row computed before as unusable (after a closure):
-        such rows must be recomputed before anyone follows them.
-        """
+    def update(
+        self, weights: list[np.ndarray], changed: np.ndarray, *, invalidate: bool = False
+    ) -> None:
+        """Start a new epoch: in each group's link times (seconds; ``inf`` = closed) the
+        ``changed`` links take their time in ``weights``, the others keep theirs (all of
+        them the first time). ``invalidate`` (a closure) makes every row of an earlier
+        epoch unusable until it is brought up."""
         if len(weights) != self.groups:
             raise ValueError(f"{len(weights)} sets of link times for {self.groups} groups")
-        self.weights = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
+        weights = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
+        if self.weights is None:
+            new = [w.copy() for w in weights]
+        else:
+            changed = np.asarray(changed, dtype=np.int64)
+            new = []
+            for before, w in zip(self.weights, weights, strict=True):
+                noted = before.copy()
+                noted[changed] = w[changed]
+                new.append(noted)
+        self.weights = new
         self.epoch += 1
+        self._history[self.epoch] = new
+        self._history.pop(self.epoch - self.history, None)
         if invalidate:
             self.valid_epoch = self.epoch
 
-    def refresh(self, rows: np.ndarray) -> int:
-        """Recompute ``rows`` (in every group) that are stale in this epoch; returns how many
-        destination rows were routed."""
+    def due(self, rows: np.ndarray) -> np.ndarray:
+        """The ``rows`` that must be brought up before use (never grown, or older than the
+        last closure)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return rows[(self.epoch_of_row[rows] < 0) | (self.epoch_of_row[rows] < self.valid_epoch)]
+
+    def bring(self, rows: np.ndarray) -> int:
+        """Bring ``rows`` (in every group) up to the current epoch: repaired when their
+        epoch is in the noted history, grown in full otherwise; returns how many were not
+        current."""
         if self.weights is None:
-            raise RuntimeError("RouteTables.refresh before new_epoch")
+            raise RuntimeError("RouteTables.bring before update")
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[self.epoch_of_row[rows] != self.epoch]
+        if not len(rows):
+            return 0
+        epochs = self.epoch_of_row[rows]
+        repairable = np.isin(epochs, list(self._history))
+        router = self.router
+        for epoch in np.unique(epochs[repairable]).tolist():
+            group_rows = rows[repairable & (epochs == epoch)]
+            for g, (before, now) in enumerate(zip(self._history[epoch], self.weights, strict=True)):
+                changed = np.flatnonzero(before != now)
+                self.nodes_updated += update_checked(
+                    router.indptr,
+                    router.indices,
+                    now,
+                    before,
+                    changed,
+                    self.cost,
+                    self.table,
+                    g * self.capacity + group_rows,
+                    router.reverse,
+                    tails=self.tail,
+                )
+            self.rows_updated += len(group_rows)
+        full = rows[~repairable]
         for g, weights in enumerate(self.weights):
-            for start in range(0, len(rows), self.chunk):
-                part = rows[start : start + self.chunk]
-                cost, next_edge = self.router.next_hops(weights, self.targets[part])
+            for start in range(0, len(full), self.chunk):
+                part = full[start : start + self.chunk]
+                cost, next_edge = router.next_hops(weights, self.targets[part])
                 self.table[g * self.capacity + part] = next_edge
                 self.cost[g * self.capacity + part] = cost
+        self.rows_routed += len(full)
         self.epoch_of_row[rows] = self.epoch
-        self.rows_routed += len(rows)
         return len(rows)
-
-    def affected(
-        self, rows: np.ndarray, links: np.ndarray, weights: list[np.ndarray]
-    ) -> np.ndarray:
-        """The ``rows`` whose trees (in any group) a change of ``links`` to ``weights`` can
-        alter.
-
-        A row is affected when one of the links is in its tree (its time rose or fell)
-        or when, at the new time, the link beats the row's cost to go from its tail
-        (``w + cost[head] < cost[tail]``): a new shortcut.
-        """
-        rows = np.asarray(rows, dtype=np.int64)
-        links = np.asarray(links, dtype=np.int64)
-        hit = np.zeros(len(rows), dtype=bool)
-        if not len(rows) or not len(links):
-            return rows[hit]
-        tails, heads = self.tail[links], self.head[links]
-        step = max(1, 2_000_000 // max(len(rows), 1))
-        for g, group_weights in enumerate(weights):
-            block = g * self.capacity + rows
-            w = group_weights[links].astype(np.float32)
-            for start in range(0, len(links), step):
-                sl = slice(start, start + step)
-                in_tree = self.table[block[:, None], tails[None, sl]] == links[None, sl]
-                with np.errstate(invalid="ignore"):
-                    shortcut = (
-                        w[None, sl] + self.cost[block[:, None], heads[None, sl]]
-                        < self.cost[block[:, None], tails[None, sl]]
-                    )
-                hit |= (in_tree | shortcut).any(axis=1)
-        return rows[hit]

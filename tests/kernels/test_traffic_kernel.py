@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kernels.traffic as kt
-from kernels._traffic_reference import ReferenceEngine
 from kernels.errors import KernelInputError
 
 compiled_module = importlib.import_module("kernels._traffic_cy")
@@ -130,7 +129,7 @@ def test_state_validation():
         add(state, [5.0])
 
 
-def _random_case(seed, n_nodes, n_edges, n_vehicles):
+def _random_case(seed, n_nodes, n_edges, n_vehicles, physics=False):
     rng = np.random.default_rng(seed)
     tail = rng.integers(0, n_nodes, n_edges)
     head = (tail + rng.integers(1, n_nodes, n_edges)) % n_nodes
@@ -138,18 +137,43 @@ def _random_case(seed, n_nodes, n_edges, n_vehicles):
     tail, head = tail[order], head[order]
     classes = np.array([0.3, 1.0, 2.5, 1.0])
     free = rng.uniform(1.0, 30.0, n_edges)
+    headway = rng.choice([0.5, 2.0, 6.0], n_edges)
+    extra = {}
+    if physics:
+        extra = {
+            "wave": rng.choice([0.0, 3.0, 40.0], n_edges),
+            "in_headway": rng.choice([0.0, 0.5, 2.0], n_edges) * (rng.random(n_edges) < 0.7),
+            "class_filters": np.array([True, False, False, False]),
+            "filter_gain": 0.5,
+            "flow_window": 30.0,
+            "tokens": 16,  # small: the pool must grow during the run
+        }
     state = kt.LinkQueueState(
         heads=head,
         n_nodes=n_nodes,
         free_flow=np.stack([free / f for f in (0.9, 1.0, 0.8, 1.2)]),
-        headway=rng.choice([0.5, 2.0, 6.0], n_edges),
+        headway=headway,
         storage=rng.choice([1.0, 3.0, 20.0], n_edges),
         length=free * 10.0,
         class_pcu=classes,
         emergency_class=3,
         block_relief=(None, 50.0)[seed % 2],
         capacity=4,
+        **extra,
     )
+    if physics:
+        ctrl = rng.integers(0, 4, n_edges)
+        cycle = rng.choice([30.0, 60.0], n_edges)
+        state.set_junctions(
+            ctrl=ctrl,
+            lookahead=rng.integers(0, 4, n_edges),
+            sig_cycle=cycle,
+            sig_start=rng.uniform(0.0, 60.0, n_edges),
+            sig_green=cycle * rng.uniform(0.2, 0.8, n_edges),
+            sat_headway=headway * rng.uniform(0.3, 1.0, n_edges),
+            gap_tc=np.full(n_edges, 5.0),
+            gap_tf=np.full(n_edges, 3.0),
+        )
     # random next hops (not shortest paths: the kernel must follow any table)
     table = np.full((n_nodes, n_nodes), -1, dtype=np.int64)
     for d in range(n_nodes):
@@ -170,27 +194,58 @@ def _random_case(seed, n_nodes, n_edges, n_vehicles):
     return state
 
 
-@settings(max_examples=25, deadline=None)
+def _run_random_case(module, seed, n_nodes, n_edges, n_vehicles, physics):
+    """Run one random case on a backend through the public wrapper; the final arrays."""
+    saved = kt.compiled
+    kt.compiled = lambda name: module
+    try:
+        state = _random_case(seed, n_nodes, n_edges, n_vehicles, physics)
+        for t_end in (7.0, 100.0, 333.0, 2000.0):
+            kt.advance(state, t_end)
+            if t_end == 100.0:
+                state.closed[: n_edges // 3] = 1
+            if t_end == 333.0 and physics:
+                # an intervention: the first links lose half their capacity and storage
+                edges = np.arange(min(3, n_edges))
+                state.set_links(
+                    edges,
+                    headway=state.headway[edges] * 2.0,
+                    storage=state.storage[edges] / 2.0,
+                    free_flow=state.free_flow[:, edges] * 1.5,
+                )
+                kt.wake(state, edges, t_end)
+            kt.wake_all(state, t_end)
+        queue = kt.queued_pcu(state, 2000.0)
+    finally:
+        kt.compiled = saved
+    return state.__dict__ | {"queue": queue}
+
+
+@settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**31),
     n_nodes=st.integers(2, 8),
     n_edges=st.integers(1, 20),
-    n_vehicles=st.integers(0, 60),
+    n_vehicles=st.integers(0, 80),
+    physics=st.booleans(),
 )
-def test_backends_agree_on_random_states(seed, n_nodes, n_edges, n_vehicles):
-    results = []
-    for module in (None, compiled_module):
-        state = _random_case(seed, n_nodes, n_edges, n_vehicles)
-        engine = ReferenceEngine(state) if module is None else module.Engine(state)
-        for t_end in (7.0, 100.0, 333.0, 2000.0):
-            engine.advance(t_end, np.zeros(0, dtype=np.int64))
-            if t_end == 100.0:
-                state.closed[: n_edges // 3] = 1
-            engine.wake_all(t_end)
-        queue = np.zeros(state.n_links)
-        engine.queued_pcu(2000.0, queue)
-        results.append(state.__dict__ | {"queue": queue})
-    ref, comp = results
+def test_backends_agree_on_random_states(seed, n_nodes, n_edges, n_vehicles, physics):
+    ref, comp = (
+        _run_random_case(module, seed, n_nodes, n_edges, n_vehicles, physics)
+        for module in (None, compiled_module)
+    )
     for name, value in ref.items():
         if isinstance(value, np.ndarray) and value.dtype.names is None:  # records via views
             np.testing.assert_array_equal(value, comp[name], err_msg=name)
+    assert ref["version"] == comp["version"]  # the token pool grew at the same points
+
+
+def test_random_states_with_physics_exercise_every_rule():
+    """The random cases above reach waves, windows, filtering and forced entries."""
+    totals = np.zeros(kt.N_COUNTS, dtype=np.int64)
+    for seed in range(40):
+        state = _run_random_case(compiled_module, seed, 6, 16, 80, True)
+        totals += state["counts"]
+    assert totals[kt.C_BYPASSED] > 0
+    assert totals[kt.C_FILTERED] > 0
+    assert totals[kt.C_FORCED] > 0

@@ -213,20 +213,29 @@ def test_emergency_vehicles_pass_queues_but_are_slowed_by_density():
 # -- link times -----------------------------------------------------------------------
 
 
-def test_link_times_add_queue_delay_to_free_flow():
+@pytest.mark.parametrize("waves", [False, True])
+def test_link_times_add_queue_delay_to_free_flow(waves):
     net = chain([500.0, 500.0, 100.0], capacity=[7200.0, 360.0, 7200.0], jam_density=1000.0)
-    depart = np.arange(0.0, 300.0, 1.0)
+    depart = np.arange(0.0, 600.0, 2.5)  # 1440 veh/h: below link 1's mid-block 1800
     env = simpy.Environment()
-    traffic = Traffic(env, net, trips_frame(0, 3, depart), rng=np.random.default_rng(0))
+    traffic = Traffic(
+        env,
+        net,
+        trips_frame(0, 3, depart),
+        rng=np.random.default_rng(0),
+        params={"kinematic_waves": waves},
+    )
     traffic.start(5000)
     free = traffic.link_times("car").copy()
     np.testing.assert_allclose(free, net.length / net.speed)
     env.run(until=400)
     times = traffic.link_times("car")
-    queued = kt.queued_pcu(traffic.state, traffic.now)[1]
-    assert queued > 100
-    assert times[1] == pytest.approx(free[1] + queued * 10.0)
-    assert traffic.link_times("motorbike")[0] == pytest.approx(free[0] / 0.9)
+    # the queue stands at link 1's exit and moves at its 10 s per PCU
+    queued = kt.queued_pcu(traffic.state, traffic.now)
+    assert queued[1] > 50
+    assert queued[0] <= 1.0
+    assert times[1] == pytest.approx(free[1] + queued[1] * 10.0)
+    assert traffic.link_times("motorbike")[2] == pytest.approx(free[2] / 0.9)
 
 
 # -- bad input ------------------------------------------------------------------------
@@ -336,36 +345,61 @@ def test_quiet_roads_skip_route_refreshes():
     assert traffic.refreshes_skipped == 11
 
 
-def test_only_rows_a_change_can_affect_are_rerouted():
+def test_route_tables_stay_exact_trees_of_the_noted_times():
+    """Rows repaired refresh after refresh equal rows grown afresh on the same weights."""
+    import kernels
+
+    net = grid_network(6, 6, capacity_per_lane=300.0, jam_density=100.0)
+    trips = random_trips(net, 2500, seed=4, horizon=1800.0)
+    traffic = run(net, trips, until=2400.0, refresh_s=60.0, refresh_max_rows=0)
+    r = traffic.routes
+    assert traffic.refreshes > 10 and r.rows_updated > 0 and r.nodes_updated > 0
+    current = np.flatnonzero(r.epoch_of_row[: r.n_rows] == r.epoch)
+    assert len(current)
+    fresh, _ = kernels.next_hops(net.indptr, net.indices, r.weights[0], r.targets[current])
+    np.testing.assert_allclose(r.cost[current], fresh, rtol=1e-12)
+    assert traffic.kpis()["trips_completed"] == 2500
+
+
+def test_rows_behind_are_repaired_and_closures_make_them_due():
     from sim.traffic.routing import RouteTables
 
     net = grid_network(3, 3)
-    tables = RouteTables(net, np.array([2, 6]))
-    back = int(np.flatnonzero((net.tail == 3) & (net.indices == 0))[0])
+    tables = RouteTables(net, np.array([2, 6]), history=2)
     base = net.free_flow_time.copy()
-    base[back] = 100.0  # slow at first: out of every tree
-    tables.new_epoch([base])
-    tables.refresh(np.arange(2))
-    rows = np.arange(2)  # row 0: node 2 (two blocks along x), row 1: node 6 (along y)
+    tables.update([base], np.arange(net.n_edges))
+    assert tables.bring(np.arange(2)) == 2 and tables.rows_routed == 2
     edge = int(np.flatnonzero((net.tail == 0) & (net.indices == 1))[0])
-    assert tables.table[0, 0] == edge and tables.table[1, 0] != edge
+    assert tables.table[0, 0] == edge
     slower = base.copy()
     slower[edge] = 1000.0
-    assert tables.affected(rows, np.array([edge]), [slower]).tolist() == [0]
-    # a free edge 3 -> 0 is a shortcut towards node 2 (3-0-1-2: 40 s < 60 s) but not
-    # towards node 6 (3-6 takes 20 s)
-    faster = base.copy()
-    faster[back] = 0.0
-    assert tables.table[0, 3] != back  # not in the tree: found as a shortcut
-    assert tables.affected(rows, np.array([back]), [faster]).tolist() == [0]
+    tables.update([slower], np.array([edge]))
+    assert tables.bring(np.array([0])) == 1  # repaired, not grown
+    assert tables.rows_routed == 2 and tables.rows_updated == 1
+    assert tables.table[0, 0] != edge
+    assert tables.epoch_of_row[1] < tables.epoch and len(tables.due([1])) == 0
+    # two epochs on, both rows are older than a history of two: grown again in full
+    tables.update([slower * 1.5], np.arange(net.n_edges))
+    tables.update([slower * 2.0], np.arange(net.n_edges))
+    assert tables.bring(np.arange(2)) == 2
+    assert tables.rows_routed == 4 and tables.rows_updated == 1
+    # a closure makes every older row due
+    closed = slower * 2.0
+    closed[edge] = np.inf
+    tables.update([closed], np.array([edge]), invalidate=True)
+    assert tables.due(np.arange(2)).tolist() == [0, 1]
 
 
-def test_routing_budget_bounds_the_rows_recomputed():
+def test_routing_budget_bounds_the_rows_brought_up():
     net = grid_network(6, 6, capacity_per_lane=300.0, jam_density=100.0)
     trips = random_trips(net, 2500, seed=4, horizon=1800.0)
     free = run(net, trips, until=5400.0, refresh_s=60.0, refresh_max_rows=0)
     tight = run(net, trips, until=5400.0, refresh_s=60.0, refresh_max_rows=2)
     n_rows = free.routes.n_rows
-    assert free.routes.rows_routed > n_rows + 2 * free.refreshes  # congestion reroutes
-    assert tight.routes.rows_routed <= n_rows + 2 * (tight.refreshes - 1)
+
+    def brought(traffic):
+        return traffic.routes.rows_routed + traffic.routes.rows_updated
+
+    assert brought(free) > n_rows + 2 * free.refreshes  # congestion reroutes
+    assert brought(tight) <= n_rows + 2 * (tight.refreshes - 1)
     assert tight.kpis()["trips_completed"] == free.kpis()["trips_completed"] == 2500

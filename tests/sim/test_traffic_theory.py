@@ -70,6 +70,10 @@ def close_at(traffic, edges, at, *, classes=()):
     traffic.env.process(later())
 
 
+#: The plain link queue: no kinematic waves, no junction control, no filtering.
+PLAIN = {"kinematic_waves": False, "junctions": False, "motorbike_filtering": False}
+
+
 def run(network, trips, *, until, seed=0, **params):
     env = simpy.Environment()
     traffic = Traffic(env, network, trips, rng=np.random.default_rng(seed), params=params)
@@ -153,10 +157,19 @@ def test_vehicles_are_conserved_at_every_step():
             )
             # the vehicles in the link queues are exactly the non-emergency ones on the network
             on_links = state == kt.ON_NETWORK
-            pcu = s.class_pcu[s.v_class[:n]]
             queued = on_links & (s.v_class[:n] != s.emergency_class)
-            np.testing.assert_allclose(s.occ.sum(), pcu[queued].sum(), rtol=1e-9, atol=1e-6)
-            assert (s.occ <= np.maximum(s.storage, s.class_pcu.max()) + 1e-6).all()
+            charge = s.v_charge[:n]
+            np.testing.assert_allclose(s.occ.sum(), charge[queued].sum(), rtol=1e-9, atol=1e-6)
+            per_link = np.bincount(
+                s.v_link[:n][queued], weights=charge[queued], minlength=s.n_links
+            )
+            np.testing.assert_allclose(s.occ, per_link, rtol=1e-9, atol=1e-6)
+            # a motorbike's charge is its PCU, less beside larger vehicles
+            pcu = s.class_pcu[s.v_class[:n]]
+            assert (charge[queued] <= pcu[queued] + 1e-12).all()
+            assert (charge[queued] >= 0.5 * pcu[queued] - 1e-12).all()
+            # storage holds what is on the link plus the space still travelling back
+            assert (s.occ + s.tok_pcu <= np.maximum(s.storage, s.class_pcu.max()) + 1e-6).all()
             checks.append(departed)
 
     env.process(audit())
@@ -171,8 +184,9 @@ def test_vehicles_are_conserved_at_every_step():
 # -- deterministic queueing at a bottleneck ----------------------------------------------
 
 
+@pytest.mark.parametrize("waves", [False, True])
 @pytest.mark.parametrize("vehicle_class", ["car", "motorbike"])
-def test_bottleneck_queue_and_delay_match_deterministic_queueing(vehicle_class):
+def test_bottleneck_queue_and_delay_match_deterministic_queueing(vehicle_class, waves):
     mu_pcu_h = 900.0  # bottleneck capacity, PCU/h
     lam = 0.5  # arrivals, vehicles/s
     duration = 1200.0  # s of arrivals
@@ -185,15 +199,22 @@ def test_bottleneck_queue_and_delay_match_deterministic_queueing(vehicle_class):
     n = len(depart)
     env = simpy.Environment()
     traffic = Traffic(
-        env, net, trips_frame(0, 3, depart, vehicle_class), rng=np.random.default_rng(0)
+        env,
+        net,
+        trips_frame(0, 3, depart, vehicle_class),
+        rng=np.random.default_rng(0),
+        params={**PLAIN, "kinematic_waves": waves},
     )
     traffic.start(20000)
     sf = traffic.vehicles.loc[vehicle_class, "speed_factor"]
-    ff_to_exit = 1000.0 / (10.0 * sf)  # free-flow time to the bottleneck's exit
-    peak = duration + ff_to_exit
+    # the queue waits at the bottleneck's exit (its mid-block capacity is the saturation
+    # flow of its class, above its exit's), with or without waves
+    queue_link = 1
+    ff_to_queue = 1000.0 / (10.0 * sf)
+    peak = duration + ff_to_queue
     env.run(until=peak)
-    queue = kt.queued_pcu(traffic.state, traffic.now)[1] / pcu
-    theory_queue = (lam - mu) * (traffic.now - ff_to_exit)
+    queue = kt.queued_pcu(traffic.state, traffic.now)[queue_link] / pcu
+    theory_queue = (lam - mu) * (traffic.now - ff_to_queue)
     assert queue == pytest.approx(theory_queue, rel=0.02)
     env.run(until=20000)
     table = traffic.trips_table()
@@ -202,7 +223,7 @@ def test_bottleneck_queue_and_delay_match_deterministic_queueing(vehicle_class):
     assert table["delay"].sum() == pytest.approx(theory_delay, rel=0.02)
     # the last vehicle leaves the bottleneck (n-1)/mu after the first reached it
     last = table["arrive"].max() - 500.0 / (10.0 * sf)
-    assert last == pytest.approx(ff_to_exit + (n - 1) / mu, rel=0.02)
+    assert last == pytest.approx(1000.0 / (10.0 * sf) + (n - 1) / mu, rel=0.02)
 
 
 # -- spillback ---------------------------------------------------------------------------
@@ -218,7 +239,9 @@ def test_a_full_link_blocks_its_upstream_link():
     def simulate(jam):
         net = chain(lengths, capacity=caps, jam_density=jam)
         env = simpy.Environment()
-        traffic = Traffic(env, net, trips_frame(0, 3, depart), rng=np.random.default_rng(0))
+        traffic = Traffic(
+            env, net, trips_frame(0, 3, depart), rng=np.random.default_rng(0), params=PLAIN
+        )
         traffic.start(6000)
         record = []
 
@@ -311,7 +334,7 @@ def test_gridlock_is_detected_and_reported():
         ring(),
         trips,
         rng=np.random.default_rng(0),
-        params={"gridlock_s": 600.0, "block_relief_s": 0.0},
+        params={**PLAIN, "gridlock_s": 600.0, "block_relief_s": 0.0},
     )
     process = traffic.start(86_400.0)
     env.run(until=process)
@@ -326,7 +349,7 @@ def test_gridlock_is_detected_and_reported():
 def test_gridlock_relief_unlocks_a_circular_jam():
     origin = np.tile(np.arange(4), 10)
     trips = trips_frame(origin, (origin + 3) % 4, np.zeros(40))
-    traffic = run(ring(), trips, until=86_400.0, block_relief_s=120.0)
+    traffic = run(ring(), trips, until=86_400.0, block_relief_s=120.0, **PLAIN)
     kpis = traffic.kpis()
     assert kpis["gridlock"] is None
     assert kpis["trips_completed"] == 40

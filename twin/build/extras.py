@@ -127,7 +127,7 @@ def _append(
     new = edges.n_nodes
     classes, k = _class_index(edges.road_classes, class_name)
     nodes = {
-        key: np.append(values, np.asarray(node[key], dtype=values.dtype))
+        key: np.append(values, np.asarray(node.get(key, 0), dtype=values.dtype))
         for key, values in edges.nodes.items()
     }
     add = {

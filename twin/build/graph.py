@@ -34,10 +34,10 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from twin.errors import EmptyNetworkError
-from twin.geometry import Polylines
-from twin.network import Network, stable_edge_ids
-from twin.build.osm import NETWORK_WAY_TAGS, WAY_ID_TAG
+from twin.build.osm import NETWORK_WAY_TAGS, NODE_TAGS, WAY_ID_TAG, junction_control
 from twin.build.road_classes import as_list, impute_edge_attributes, is_bridge, join_names, pick_way
+from twin.geometry import Polylines
+from twin.network import CONTROL_SIGNAL_CROSSING, CONTROL_SIGNALS, Network, stable_edge_ids
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class EdgeList:
     edges: dict[str, np.ndarray]
     road_classes: tuple[str, ...]
     shapes: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    node_tags: dict[int, dict[str, str]] = field(default_factory=dict)
 
     @property
     def n_nodes(self) -> int:
@@ -78,12 +79,14 @@ class EdgeList:
 
     def to_network(self) -> Network:
         """The network in CSR form (edges sorted by tail, then head)."""
+        kept = set(self.nodes["node_id"].tolist())
         return Network.from_edges(
             nodes=self.nodes,
             tail=self.tail,
             head=self.head,
             edges=self.edges,
             road_classes=self.road_classes,
+            node_tags={k: v for k, v in self.node_tags.items() if k in kept},
         )
 
     def polylines(self, network: Network) -> Polylines:
@@ -98,11 +101,18 @@ def _osmnx_way_tags():
     import osmnx
 
     saved = list(osmnx.settings.useful_tags_way)
+    saved_nodes = list(osmnx.settings.useful_tags_node)
     osmnx.settings.useful_tags_way = sorted({*saved, *NETWORK_WAY_TAGS, WAY_ID_TAG})
+    osmnx.settings.useful_tags_node = sorted({*saved_nodes, *NODE_TAGS})
     try:
         yield
     finally:
         osmnx.settings.useful_tags_way = saved
+        osmnx.settings.useful_tags_node = saved_nodes
+
+
+#: Node attribute that keeps a signalised node through osmnx's simplification.
+_KEEP_NODE = "twin_signal"
 
 
 def load_graph(xml_path: str | Path, *, bidirectional: bool) -> nx.MultiDiGraph:
@@ -123,7 +133,18 @@ def load_graph(xml_path: str | Path, *, bidirectional: bool) -> nx.MultiDiGraph:
         )
     if graph.number_of_edges() == 0:
         return graph
-    return osmnx.simplify_graph(graph, edge_attrs_differ=["osmid"])
+    # A signal stays a node of its own even where it stands mid-way (a signalised
+    # crossing, or a signal on one approach a few metres before a junction): it controls
+    # the traffic there, which a merged edge could not show.
+    for _, data in graph.nodes(data=True):
+        if junction_control(data) in (CONTROL_SIGNALS, CONTROL_SIGNAL_CROSSING):
+            data[_KEEP_NODE] = True
+    simple = osmnx.simplify_graph(
+        graph, node_attrs_include=[_KEEP_NODE], edge_attrs_differ=["osmid"]
+    )
+    for _, data in simple.nodes(data=True):
+        data.pop(_KEEP_NODE, None)
+    return simple
 
 
 def _project(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +186,14 @@ def graph_to_edges(
     lon = np.array([graph.nodes[n]["x"] for n in node_ids], dtype=np.float64)
     lat = np.array([graph.nodes[n]["y"] for n in node_ids], dtype=np.float64)
     x, y = _project(lon, lat, crs)
-    nodes = {"node_id": node_ids, "x": x, "y": y, "lon": lon, "lat": lat}
+    node_data = [graph.nodes[n] for n in node_ids]
+    control = np.array([junction_control(d) for d in node_data], dtype=np.int8)
+    nodes = {"node_id": node_ids, "x": x, "y": y, "lon": lon, "lat": lat, "control": control}
+    node_tags = {}
+    for node, data in zip(node_ids.tolist(), node_data, strict=True):
+        tags = {k: str(data[k]) for k in NODE_TAGS if k in data and k not in ("x", "y")}
+        if tags:
+            node_tags[int(node)] = tags
 
     records = [(position[u], position[v], data) for u, v, data in graph.edges(data=True)]
     tail = np.array([r[0] for r in records], dtype=np.int64)
@@ -194,6 +222,7 @@ def graph_to_edges(
         edges=edges,
         road_classes=classes,
         shapes=shapes,
+        node_tags=node_tags if kind == "drive" else {},
     )
     return edge_list, report
 

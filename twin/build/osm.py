@@ -53,6 +53,48 @@ NETWORK_WAY_TAGS: tuple[str, ...] = (
     "service",
 )
 
+#: Node tags copied onto graph nodes and kept in the bundle (``Network.node_tags``): the
+#: ones that say how traffic is controlled at a node.
+NODE_TAGS: tuple[str, ...] = (
+    "highway",
+    "crossing",
+    "crossing:signals",
+    "traffic_signals",
+    "traffic_signals:direction",
+    "direction",
+    "junction",
+    "ref",
+)
+
+
+def junction_control(tags: dict[str, object]) -> int:
+    """The ``twin.network`` control code of a node with these OSM tags.
+
+    ``highway=traffic_signals`` is a signalised junction (or a signal on one approach to
+    it); a ``highway=crossing`` with ``crossing=traffic_signals`` or ``crossing:signals=yes``
+    is a signalised pedestrian crossing; ``highway=stop`` and ``highway=give_way`` are
+    signs. Anything else is uncontrolled.
+    """
+    from twin.network import (
+        CONTROL_GIVE_WAY,
+        CONTROL_NONE,
+        CONTROL_SIGNAL_CROSSING,
+        CONTROL_SIGNALS,
+        CONTROL_STOP,
+    )
+
+    highway = tags.get("highway")
+    if highway == "traffic_signals":
+        return CONTROL_SIGNALS
+    if tags.get("crossing") == "traffic_signals" or tags.get("crossing:signals") == "yes":
+        return CONTROL_SIGNAL_CROSSING
+    if highway == "stop":
+        return CONTROL_STOP
+    if highway == "give_way":
+        return CONTROL_GIVE_WAY
+    return CONTROL_NONE
+
+
 # Network filters, as in osmnx 2.x (``osmnx._overpass._get_network_filter``): a way is kept
 # when it has a ``highway`` tag and no listed tag value matches the pattern. Patterns are
 # searched, not anchored, exactly as Overpass's ``!~`` does ("motor" also rejects

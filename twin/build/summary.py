@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from twin.city import POI_CATEGORIES, City
+from twin.network import CONTROL_NAMES, CONTROL_SIGNAL_CROSSING, CONTROL_SIGNALS
 
 __all__ = ["city_summary"]
 
@@ -17,7 +18,10 @@ def city_summary(city: City) -> dict:
     road centre line by class: a two-way road counts once), ``road_km_total``, ``walk``
     (``nodes``, ``edges``, ``km``), ``pois`` (count by category, every category listed),
     ``buildings``, ``population``, ``zones``, ``zone_kinds``, ``bbox`` (``min_lon``,
-    ``min_lat``, ``max_lon``, ``max_lat`` of the drive nodes, degrees) and ``dropped``.
+    ``min_lat``, ``max_lon``, ``max_lat`` of the drive nodes, degrees), ``dropped``,
+    ``signalised_junctions`` (drive nodes with traffic signals or a signalised crossing)
+    and ``node_control`` (drive nodes by OSM control: signals, signal crossings, stop and
+    give-way signs).
     """
     drive = city.drive
     tail, head = drive.tail, drive.indices
@@ -67,4 +71,15 @@ def city_summary(city: City) -> dict:
         "zone_kinds": {str(k): int(v) for k, v in kinds.items()},
         "bbox": bbox,
         "dropped": city.meta.get("dropped", {}),
+        "signalised_junctions": int(
+            np.isin(drive.control, (CONTROL_SIGNALS, CONTROL_SIGNAL_CROSSING)).sum()
+        ),
+        "node_control": {
+            name: int(count)
+            for name, count in zip(
+                CONTROL_NAMES[1:],
+                np.bincount(drive.control, minlength=len(CONTROL_NAMES))[1:],
+                strict=True,
+            )
+        },
     }

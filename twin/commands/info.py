@@ -11,8 +11,8 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "info",
         help="summarise a city bundle",
-        description="Print a city's nodes, edges, km of road by class, POIs by class, "
-        "buildings, population, zones and bounding box.",
+        description="Print a city's nodes, edges, km of road by class, signalised "
+        "junctions, POIs by class, buildings, population, zones and bounding box.",
     )
     parser.add_argument("city", type=Path, help="a .twin bundle (from `twin build`)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -38,6 +38,13 @@ def format_summary(summary: dict, meta: dict) -> str:
     width = max((len(k) for k in summary["road_km"]), default=0)
     for name, km in sorted(summary["road_km"].items(), key=lambda kv: -kv[1]):
         lines.append(f"    {name:<{width}}  {km:>9,.1f} km")
+    control = summary.get("node_control", {})
+    lines.append(
+        f"  junctions   {summary.get('signalised_junctions', 0):,} signalised "
+        f"({control.get('traffic_signals', 0):,} traffic signals, "
+        f"{control.get('signal_crossing', 0):,} signalised crossings); "
+        f"{control.get('stop', 0):,} stop and {control.get('give_way', 0):,} give-way signs"
+    )
     walk = summary["walk"]
     lines.append(
         f"  walk        {walk['nodes']:,} nodes, {walk['edges']:,} edges, {walk['km']:,.1f} km"
