@@ -11,7 +11,7 @@ two-way one-lane streets, 36 km/h, ``--capacity`` PCU/h and ``--jam-density`` PC
 lane), draws a sample of its synthesised demand in the window (every trip a car: UXsim
 has no vehicle classes), and runs, in this order and in the same process:
 
-- **Huế Twin**: :func:`sim.run.run_day`, traffic only, with the parameters of
+- **Huế Twin**: :func:`sim.run_day.run_day`, traffic only, with the parameters of
   ``--params`` (JSON) over the defaults; *wall* = engine set-up + simulation.
 - **UXsim** (``uxsim.World(cpp=True)``, its C++ engine: Newell's simplified kinematic-wave
   car following, in platoons of ``--deltan`` vehicles): the same nodes and links; each

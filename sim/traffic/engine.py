@@ -37,6 +37,7 @@ import pandas as pd
 import simpy
 
 from kernels import traffic as kt
+from kernels import traffic_state as kts
 from sim.link_changes import LinkChange, LinkChanges
 from sim.roads import Journey, UnreachableError
 from sim.traffic.junctions import (
@@ -152,8 +153,8 @@ class Traffic:
         # where the junction is modelled (priority), its exit lets out the road's mid-block
         # capacity less what the junction takes, instead of the road table's capacity that
         # counts an average junction's losses
-        self._ruled = np.isin(self.junctions.ctrl, (kt.CTRL_MAJOR, kt.CTRL_MINOR))
-        self.state = kt.LinkQueueState(
+        self._ruled = np.isin(self.junctions.ctrl, (kts.CTRL_MAJOR, kts.CTRL_MINOR))
+        self.state = kts.LinkQueueState(
             heads=network.indices,
             n_nodes=network.n_nodes,
             free_flow=free_flow,
@@ -176,8 +177,8 @@ class Traffic:
         self.state.set_junctions(**self.junctions.kernel_arrays())
         self._queue_costs()
         s = self.state
-        s.clock[kt.T_NOW] = self.start_time
-        s.clock[kt.T_LAST_MOVE] = self.start_time
+        s.clock[kts.T_NOW] = self.start_time
+        s.clock[kts.T_LAST_MOVE] = self.start_time
         s.occ_last[:] = self.start_time
         s.set_table(self.routes.table)
         classes = self._trips["vehicle_class"].map(self._class_index).to_numpy(np.int64)
@@ -245,7 +246,7 @@ class Traffic:
         s, plan = self.state, self.junctions
         per_pcu = s.headway.copy()
         wait = np.zeros(s.n_links)
-        sig = plan.ctrl == kt.CTRL_SIGNAL
+        sig = plan.ctrl == kts.CTRL_SIGNAL
         cycle, green = plan.sig_cycle[sig], plan.sig_green[sig]
         per_pcu[sig] = plan.sat_headway[sig] * cycle / green
         wait[sig] = (cycle - green) ** 2 / (2.0 * cycle)  # uniform arrivals wait for green
@@ -254,7 +255,7 @@ class Traffic:
         cleared = np.zeros(s.n_links)
         cleared[sig] = green / plan.sat_headway[sig]
         self._per_pcu, self._signal_wait, self._signal_clears = per_pcu, wait, cleared
-        self._minor = np.flatnonzero(plan.ctrl == kt.CTRL_MINOR)
+        self._minor = np.flatnonzero(plan.ctrl == kts.CTRL_MINOR)
 
     # -- input -------------------------------------------------------------------------
     def _check_trips(self, trips: pd.DataFrame) -> pd.DataFrame:
@@ -318,7 +319,7 @@ class Traffic:
     @property
     def now(self) -> float:
         """Simulated time the kernel has reached, seconds."""
-        return float(self.state.clock[kt.T_NOW])
+        return float(self.state.clock[kts.T_NOW])
 
     def _advance(self, t_end: float) -> None:
         s = self.state
@@ -343,8 +344,8 @@ class Traffic:
 
     def _check_gridlock(self, t: float) -> None:
         s = self.state
-        active = int(s.counts[kt.C_ON_NETWORK] + s.counts[kt.C_WAITING])
-        idle = t - float(s.clock[kt.T_LAST_MOVE])
+        active = int(s.counts[kts.C_ON_NETWORK] + s.counts[kts.C_WAITING])
+        idle = t - float(s.clock[kts.T_LAST_MOVE])
         if active and idle >= self.params.gridlock_s:
             held = int((s.q_head >= 0).sum())
             blocked = int((s.w_head >= 0).sum())
@@ -391,8 +392,8 @@ class Traffic:
             )
         renew = force or len(changed) > 0
         horizon = t + p.refresh_s + p.step_s
-        released = int(s.counts[kt.C_RELEASED])
-        pending = s.order[released : s.counts[kt.C_ORDER]]
+        released = int(s.counts[kts.C_RELEASED])
+        pending = s.order[released : s.counts[kts.C_ORDER]]
         upto = int(np.searchsorted(s.v_depart[pending], horizon, side="left"))
         in_use = np.union1d(np.flatnonzero(s.row_active[: r.n_rows] > 0), s.v_row[pending[:upto]])
         if renew:
@@ -451,7 +452,7 @@ class Traffic:
         if len(self._minor):
             minor = self._minor
             nodes = s.head[minor]
-            q = s.node_q[nodes] * np.exp(-(self.now - s.node_t[nodes]) / s.clock[kt.T_FLOW_WINDOW])
+            q = s.node_q[nodes] * np.exp(-(self.now - s.node_t[nodes]) / s.clock[kts.T_FLOW_WINDOW])
             tc, tf = s.gap_tc[minor], s.gap_tf[minor]
             # 1 / c(q) of kernels.junctions.gap_capacity, for all minor exits at once
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -459,7 +460,7 @@ class Traffic:
             per_pcu[minor] = np.maximum(per_pcu[minor], gap)
         # a queue held by the next link (full, or at its entrance's capacity) moves at
         # that link's pace, shared among everything waiting for it
-        items = np.flatnonzero(s.item_state[: s.n_links + s.n_nodes] == kt.BLOCKED)
+        items = np.flatnonzero(s.item_state[: s.n_links + s.n_nodes] == kts.BLOCKED)
         if len(items):
             waiters = np.bincount(s.wait_on[items], minlength=s.n_links)
             links = items[items < s.n_links]
@@ -504,10 +505,10 @@ class Traffic:
 
     def _settle_injected(self) -> None:
         s = self.state
-        done = [v for v in self._injected if s.v_state[v] >= kt.ARRIVED]
+        done = [v for v in self._injected if s.v_state[v] >= kts.ARRIVED]
         for v in done:
             event, c = self._injected.pop(v)
-            if s.v_state[v] == kt.ARRIVED:
+            if s.v_state[v] == kts.ARRIVED:
                 event.succeed(
                     Journey(
                         int(s.v_origin[v]),

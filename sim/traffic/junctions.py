@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kernels import traffic as kt
+from kernels import traffic_state as kts
 from twin.errors import ConfigError
 from twin.network import CONTROL_SIGNAL_CROSSING, CONTROL_SIGNALS, Network
 from twin.tables import read_defaults_csv
@@ -195,7 +195,7 @@ class JunctionPlan:
     Attributes
     ----------
     ctrl, lookahead, sig_cycle, sig_start, sig_green, sat_headway, gap_tc, gap_tf
-        Per link, see :meth:`kernels.traffic.LinkQueueState.set_junctions` (seconds).
+        Per link, see :meth:`kernels.traffic_state.LinkQueueState.set_junctions` (seconds).
     signal_nodes, priority_nodes
         Node positions of the signalised junctions and of the priority junctions.
     """
@@ -275,7 +275,7 @@ def plan_junctions(
     m, n = network.n_edges, network.n_nodes
     head, tail = network.indices, network.tail
     rank, rows = _class_rows(network, table)
-    ctrl = np.full(m, kt.CTRL_FREE, dtype=np.int32)
+    ctrl = np.full(m, kts.CTRL_FREE, dtype=np.int32)
     arrays = {k: np.zeros(m) for k in ("sig_cycle", "sig_start", "sig_green", "sat_headway")}
     gap_tc, gap_tf = np.zeros(m), np.zeros(m)
     lanes = np.maximum(network.lanes, 1.0)
@@ -303,8 +303,8 @@ def plan_junctions(
             best = rank[approaches].min()
             major = approaches[rank[approaches] == best]
             minor = approaches[rank[approaches] != best]
-            ctrl[major] = kt.CTRL_MAJOR
-            ctrl[minor] = kt.CTRL_MINOR
+            ctrl[major] = kts.CTRL_MAJOR
+            ctrl[minor] = kts.CTRL_MINOR
             gap_tc[minor] = rows["giveway_critical_gap_s"].to_numpy()[minor]
             gap_tf[minor] = rows["giveway_follow_up_s"].to_numpy()[minor]
             priority_nodes.append(node)
@@ -382,7 +382,7 @@ def _signal(network, node, approaches, rank, rows, timing, ctrl, arrays) -> None
         starts = np.where(major, offset, offset + g_major + lost)
         greens = np.where(major, g_major, effective - g_major)
     saturation = rows["saturation_pcu_per_lane_h"].to_numpy()[approaches]
-    ctrl[approaches] = kt.CTRL_SIGNAL
+    ctrl[approaches] = kts.CTRL_SIGNAL
     arrays["sig_cycle"][approaches] = cycle
     arrays["sig_start"][approaches] = starts
     arrays["sig_green"][approaches] = greens

@@ -1,6 +1,6 @@
 """The traffic engine's records: per-link interval statistics, the trips table and KPIs.
 
-Everything here reads the arrays of a :class:`kernels.traffic.LinkQueueState`; nothing
+Everything here reads the arrays of a :class:`kernels.traffic_state.LinkQueueState`; nothing
 changes the traffic.
 """
 
@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from kernels import traffic as kt
+from kernels import traffic_state as kts
 
 __all__ = ["STATUS", "LinkRecorder", "kpis_from_state", "trips_from_state"]
 
@@ -36,7 +37,7 @@ class LinkRecorder:
         self.next_boundary = (math.floor(start / interval) + 1) * interval
         self._chunks: list[pd.DataFrame] = []
 
-    def _rows(self, s: kt.LinkQueueState, t: float) -> pd.DataFrame:
+    def _rows(self, s: kts.LinkQueueState, t: float) -> pd.DataFrame:
         occ_int = s.occ_int + s.occ * (t - s.occ_last)
         queue = kt.queued_pcu(s, t)
         keep = np.flatnonzero((s.st_entries > 0) | (s.st_exits > 0) | (occ_int > 0) | (queue > 0))
@@ -54,7 +55,7 @@ class LinkRecorder:
             }
         )
 
-    def flush(self, s: kt.LinkQueueState, t: float) -> None:
+    def flush(self, s: kts.LinkQueueState, t: float) -> None:
         """Close the interval ending at ``t`` and reset the kernel's interval counters."""
         self._chunks.append(self._rows(s, t))
         s.occ_int[:] = 0.0
@@ -65,7 +66,7 @@ class LinkRecorder:
         while self.next_boundary <= t:
             self.next_boundary += self.interval
 
-    def table(self, s: kt.LinkQueueState, now: float, interval: float) -> pd.DataFrame:
+    def table(self, s: kts.LinkQueueState, now: float, interval: float) -> pd.DataFrame:
         """Per edge and interval: ``edge``, ``interval_start`` (s), ``entries``, ``exits``,
         ``mean_speed_kmh`` (space-mean speed of the vehicles that left the edge),
         ``density_pcu_per_km`` (time-mean PCU on the edge per km), ``queue_pcu`` (PCU
@@ -102,7 +103,7 @@ class LinkRecorder:
         return _link_columns(rows, s)
 
 
-def _link_columns(rows: pd.DataFrame, s: kt.LinkQueueState) -> pd.DataFrame:
+def _link_columns(rows: pd.DataFrame, s: kts.LinkQueueState) -> pd.DataFrame:
     if rows.empty:
         return pd.DataFrame(
             {
@@ -140,7 +141,7 @@ def _link_columns(rows: pd.DataFrame, s: kt.LinkQueueState) -> pd.DataFrame:
 
 
 def trips_from_state(
-    s: kt.LinkQueueState, *, demand: pd.DataFrame, class_names: tuple[str, ...]
+    s: kts.LinkQueueState, *, demand: pd.DataFrame, class_names: tuple[str, ...]
 ) -> pd.DataFrame:
     """One row per vehicle: the day's trips in departure order, then injected vehicles.
 
@@ -179,7 +180,7 @@ def trips_from_state(
 
 
 def kpis_from_state(
-    s: kt.LinkQueueState,
+    s: kts.LinkQueueState,
     *,
     now: float,
     n_demand: int,
@@ -199,13 +200,13 @@ def kpis_from_state(
     n, nd = s.n_vehicles, n_demand
     state = s.v_state[:n]
     cls = s.v_class[:n]
-    departed = state != kt.PENDING
-    arrived = state == kt.ARRIVED
-    lost = (state == kt.UNROUTABLE) | (state == kt.STRANDED)
+    departed = state != kts.PENDING
+    arrived = state == kts.ARRIVED
+    lost = (state == kts.UNROUTABLE) | (state == kts.STRANDED)
     end = np.where(arrived | lost, np.nan_to_num(s.v_arrive[:n], nan=now), now)
     elapsed = np.where(departed, np.maximum(end - s.v_depart[:n], 0.0), 0.0)
     # free-flow time of the distance covered (for vehicles on a link: the part of it run)
-    on = state == kt.ON_NETWORK
+    on = state == kts.ON_NETWORK
     links = np.where(on, s.v_link[:n], 0)
     ff_current = s.free_flow[cls, links]
     run_on_link = np.where(on, np.minimum(now - s.v_enter[:n], ff_current), 0.0)
@@ -225,8 +226,8 @@ def kpis_from_state(
         "trips_completed": int(arrived[demand].sum()),
         "trips_unfinished": int(nd - arrived[demand].sum() - lost[demand].sum()),
         "trips_unroutable": int(lost[demand].sum()),
-        "trips_waiting": int((state[demand] == kt.WAITING).sum()),
-        "trips_on_network": int((state[demand] == kt.ON_NETWORK).sum()),
+        "trips_waiting": int((state[demand] == kts.WAITING).sum()),
+        "trips_on_network": int((state[demand] == kts.ON_NETWORK).sum()),
         "injected_total": int(n - nd),
         "injected_completed": int(arrived[nd:].sum()),
         "vehicle_km": total_vkm,
@@ -236,8 +237,8 @@ def kpis_from_state(
         "co2_kg": float(sum(co2_by_class.values())),
         "co2_kg_by_class": co2_by_class,
         "co2_g_per_km": {name: float(factors[c]) for c, name in enumerate(class_names)},
-        "link_traversals": int(s.counts[kt.C_TRAVERSALS]),
-        "forced_entries": int(s.counts[kt.C_FORCED]),
+        "link_traversals": int(s.counts[kts.C_TRAVERSALS]),
+        "forced_entries": int(s.counts[kts.C_FORCED]),
         "gridlock": gridlock,
         "simulated_until": now,
     }

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kernels.traffic as kt
+from kernels import traffic_state as kts
 from kernels.errors import KernelInputError
 
 compiled_module = importlib.import_module("kernels._traffic_cy")
@@ -18,7 +19,7 @@ compiled_module = importlib.import_module("kernels._traffic_cy")
 def line_state(k=3, *, length=100.0, speed=10.0, headway=1.0, storage=50.0, classes=(1.0,)):
     """Links 0..k-1 along nodes 0..k; next-hop table row 0 heads for node k."""
     heads = np.arange(1, k + 1)
-    state = kt.LinkQueueState(
+    state = kts.LinkQueueState(
         heads=heads,
         n_nodes=k + 1,
         free_flow=np.full((len(classes), k), length / speed),
@@ -58,7 +59,7 @@ def test_one_vehicle_free_flow(backend):
     assert kt.advance(state, 100.0) == 3
     assert state.v_arrive[0] == 35.0
     assert state.v_dist[0] == 300.0
-    assert state.counts[kt.C_ARRIVED] == 1
+    assert state.counts[kts.C_ARRIVED] == 1
 
 
 def test_capacity_spaces_departures_by_the_headway(backend):
@@ -87,8 +88,8 @@ def test_storage_holds_back_departures(backend):
     state = line_state(2, storage=2.0, headway=10.0)
     add(state, np.zeros(4))
     kt.advance(state, 5.0)
-    assert state.counts[kt.C_ON_NETWORK] == 2
-    assert state.counts[kt.C_WAITING] == 2
+    assert state.counts[kts.C_ON_NETWORK] == 2
+    assert state.counts[kts.C_WAITING] == 2
     kt.advance(state, 1000.0)
     # the third enters link 0 when the first leaves it (t=10) and leaves at 30, behind
     # the second (20); the fourth enters at 20 and leaves at 40
@@ -104,7 +105,7 @@ def test_advance_refuses_to_go_back_in_time(backend):
 
 def test_state_validation():
     with pytest.raises(KernelInputError, match="headway"):
-        kt.LinkQueueState(
+        kts.LinkQueueState(
             heads=np.array([1]),
             n_nodes=2,
             free_flow=np.ones((1, 1)),
@@ -114,7 +115,7 @@ def test_state_validation():
             class_pcu=np.ones(1),
         )
     with pytest.raises(KernelInputError, match="shape"):
-        kt.LinkQueueState(
+        kts.LinkQueueState(
             heads=np.array([1]),
             n_nodes=2,
             free_flow=np.ones((2, 1)),
@@ -148,7 +149,7 @@ def _random_case(seed, n_nodes, n_edges, n_vehicles, physics=False):
             "flow_window": 30.0,
             "tokens": 16,  # small: the pool must grow during the run
         }
-    state = kt.LinkQueueState(
+    state = kts.LinkQueueState(
         heads=head,
         n_nodes=n_nodes,
         free_flow=np.stack([free / f for f in (0.9, 1.0, 0.8, 1.2)]),
@@ -242,10 +243,10 @@ def test_backends_agree_on_random_states(seed, n_nodes, n_edges, n_vehicles, phy
 
 def test_random_states_with_physics_exercise_every_rule():
     """The random cases above reach waves, windows, filtering and forced entries."""
-    totals = np.zeros(kt.N_COUNTS, dtype=np.int64)
+    totals = np.zeros(kts.N_COUNTS, dtype=np.int64)
     for seed in range(40):
         state = _run_random_case(compiled_module, seed, 6, 16, 80, True)
         totals += state["counts"]
-    assert totals[kt.C_BYPASSED] > 0
-    assert totals[kt.C_FILTERED] > 0
-    assert totals[kt.C_FORCED] > 0
+    assert totals[kts.C_BYPASSED] > 0
+    assert totals[kts.C_FILTERED] > 0
+    assert totals[kts.C_FORCED] > 0

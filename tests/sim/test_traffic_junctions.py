@@ -10,6 +10,7 @@ import pytest
 import simpy
 
 from kernels import traffic as kt
+from kernels import traffic_state as kts
 from kernels.junctions import gap_capacity, green_after, green_from, in_green
 from sim.link_changes import LinkChange
 from sim.traffic.engine import Traffic
@@ -125,7 +126,7 @@ def test_plan_signals_and_priority_from_the_network():
     signalised = plan_junctions(cross(control=CONTROL_SIGNALS), table=table)
     net = cross(control=CONTROL_SIGNALS)
     into = [edge(net, arm, 0) for arm in range(1, 5)]
-    assert (signalised.ctrl[into] == kt.CTRL_SIGNAL).all()
+    assert (signalised.ctrl[into] == kts.CTRL_SIGNAL).all()
     assert signalised.signal_nodes.tolist() == [0]
     row = table.loc["primary"]  # the most important approach picks the plan
     effective = row["signal_cycle_s"] - 2 * row["signal_lost_s"]
@@ -141,10 +142,10 @@ def test_plan_signals_and_priority_from_the_network():
     # without a signal: W-E is the major road, S-N gives way
     priority = plan_junctions(cross(), table=table)
     assert priority.ctrl[into].tolist() == [
-        kt.CTRL_MAJOR,
-        kt.CTRL_MAJOR,
-        kt.CTRL_MINOR,
-        kt.CTRL_MINOR,
+        kts.CTRL_MAJOR,
+        kts.CTRL_MAJOR,
+        kts.CTRL_MINOR,
+        kts.CTRL_MINOR,
     ]
     assert priority.priority_nodes.tolist() == [0]
     assert priority.gap_tc[into[2]] == table.loc["residential", "giveway_critical_gap_s"]
@@ -152,9 +153,9 @@ def test_plan_signals_and_priority_from_the_network():
     assert street_count(net).tolist() == [4, 1, 1, 1, 1]
     # equal classes: no priority
     same = plan_junctions(cross(minor="primary"), table=table)
-    assert (same.ctrl == kt.CTRL_FREE).all()
+    assert (same.ctrl == kts.CTRL_FREE).all()
     # switched off
-    assert (plan_junctions(net, signals=False, priority=False).ctrl == kt.CTRL_FREE).all()
+    assert (plan_junctions(net, signals=False, priority=False).ctrl == kts.CTRL_FREE).all()
 
 
 def test_a_signalised_crossing_has_one_phase_and_timings_override():
@@ -178,13 +179,13 @@ def test_a_signalised_crossing_has_one_phase_and_timings_override():
     )  # fmt: skip
     plan = plan_junctions(line, table=table)
     row = table.loc["primary"]
-    assert plan.ctrl[0] == kt.CTRL_SIGNAL and plan.ctrl[1] == kt.CTRL_FREE
+    assert plan.ctrl[0] == kts.CTRL_SIGNAL and plan.ctrl[1] == kts.CTRL_FREE
     assert plan.sig_green[0] == pytest.approx(
         row["crossing_green_share"] * (row["signal_cycle_s"] - row["signal_lost_s"])
     )
     # a timing by OSM node id overrides the table, and puts a signal where OSM has none
     plan = plan_junctions(line, table=table, timings={3: {"cycle_s": 40.0, "offset_s": 7.0}})
-    assert plan.ctrl[1] == kt.CTRL_SIGNAL
+    assert plan.ctrl[1] == kts.CTRL_SIGNAL
     assert plan.sig_cycle[1] == 40.0 and plan.sig_start[1] == 7.0
     with pytest.raises(ConfigError, match="not a node of the drive network"):
         plan_junctions(line, timings={999: {"cycle_s": 60.0}})
@@ -258,7 +259,7 @@ def test_a_minor_approach_follows_the_gap_acceptance_capacity(major_pcu_h):
     )
     traffic.start(horizon + 100.0)
     approach = edge(net, 3, 0)
-    assert traffic.junctions.ctrl[approach] == kt.CTRL_MINOR
+    assert traffic.junctions.ctrl[approach] == kts.CTRL_MINOR
     t0, t1 = 600.0, 3600.0
     served = exits_between(traffic, env, approach, t0, t1) / (t1 - t0)  # PCU/s
     tc, tf = traffic.junctions.gap_tc[approach], traffic.junctions.gap_tf[approach]
@@ -278,7 +279,7 @@ def test_routing_sees_the_gap_acceptance_headway_of_a_minor_approach():
     env.run(until=900.0)
     s = traffic.state
     approach = edge(net, 3, 0)
-    q = s.node_q[0] * np.exp(-(traffic.now - s.node_t[0]) / s.clock[kt.T_FLOW_WINDOW])
+    q = s.node_q[0] * np.exp(-(traffic.now - s.node_t[0]) / s.clock[kts.T_FLOW_WINDOW])
     assert q == pytest.approx(1 / 3.0, rel=0.05)  # the major flow, one car every 3 s
     gap = 1.0 / gap_capacity(q, s.gap_tc[approach], s.gap_tf[approach])
     traffic._queue_costs()  # as set up: the vectorised estimate reads the same formula

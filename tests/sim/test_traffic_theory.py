@@ -10,6 +10,7 @@ import pytest
 import simpy
 
 from kernels import traffic as kt
+from kernels import traffic_state as kts
 from sim.traffic.engine import Traffic
 from twin.network import Network
 from twin.synthetic import grid_network
@@ -146,17 +147,17 @@ def test_vehicles_are_conserved_at_every_step():
             departed = int((s.v_depart[:n] < traffic.now).sum())
             by_state = {code: int((state == code).sum()) for code in range(6)}
             c = s.counts
-            assert by_state[kt.PENDING] == n - departed
-            assert c[kt.C_DEPARTED] == departed
-            assert c[kt.C_ARRIVED] == by_state[kt.ARRIVED]
-            assert c[kt.C_ON_NETWORK] == by_state[kt.ON_NETWORK]
-            assert c[kt.C_WAITING] == by_state[kt.WAITING]
-            assert c[kt.C_UNROUTABLE] == by_state[kt.UNROUTABLE] + by_state[kt.STRANDED]
+            assert by_state[kts.PENDING] == n - departed
+            assert c[kts.C_DEPARTED] == departed
+            assert c[kts.C_ARRIVED] == by_state[kts.ARRIVED]
+            assert c[kts.C_ON_NETWORK] == by_state[kts.ON_NETWORK]
+            assert c[kts.C_WAITING] == by_state[kts.WAITING]
+            assert c[kts.C_UNROUTABLE] == by_state[kts.UNROUTABLE] + by_state[kts.STRANDED]
             assert departed == (
-                c[kt.C_ARRIVED] + c[kt.C_ON_NETWORK] + c[kt.C_WAITING] + c[kt.C_UNROUTABLE]
+                c[kts.C_ARRIVED] + c[kts.C_ON_NETWORK] + c[kts.C_WAITING] + c[kts.C_UNROUTABLE]
             )
             # the vehicles in the link queues are exactly the non-emergency ones on the network
-            on_links = state == kt.ON_NETWORK
+            on_links = state == kts.ON_NETWORK
             queued = on_links & (s.v_class[:n] != s.emergency_class)
             charge = s.v_charge[:n]
             np.testing.assert_allclose(s.occ.sum(), charge[queued].sum(), rtol=1e-9, atol=1e-6)
