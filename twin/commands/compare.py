@@ -16,7 +16,7 @@ def add_parser(subparsers) -> None:
         help="compare scenarios with paired replications and confidence intervals",
         description="Run BASE and each OPTION for N replications with common random numbers "
         "(replication i of every scenario uses the seed base seed + i), then print, for each "
-        "KPI, the base and option means, the mean paired difference and its 95 %% interval, "
+        "KPI, the base and option means, the mean paired difference and its 95 % interval, "
         "and whether the difference is clear. DIR gets kpis.parquet, links.parquet and "
         "zones.parquet (per-link and per-zone differences), comparison.json and each "
         "replication's run folder; running it again reuses the replications already there.",

@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
         "report",
         help="write the leaders' report of a comparison (one HTML file, offline)",
         description="Write one self-contained HTML file a leader reads in a few minutes: what "
-        "was compared, the indicators with their 95 %% intervals, charts through the day, the "
+        "was compared, the indicators with their 95 % intervals, charts through the day, the "
         "city in 3D side by side and as a difference, and an interactive 3D scene. Give a "
         "comparison folder (twin compare -o DIR), or a base and options to compare first.",
     )
