@@ -47,6 +47,7 @@ from twin.city import City
 from twin.errors import BundleError, SourceNotFoundError, TwinError
 from twin.geometry import CityGeometry, Polylines
 from twin.network import EDGE_ARRAYS, NODE_ARRAYS, Network
+from twin.output_paths import check_output_file
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,15 @@ def write_bundle(city: City, path: str | Path) -> Path:
     Returns
     -------
     The path written.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a folder, a file that is not a bundle, or cannot be written.
+    BundleError
+        A table of the city cannot be stored.
     """
-    path = Path(path)
+    path = check_output_file(path, what="a city bundle", replaceable=replaceable_bundle)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "format": BUNDLE_FORMAT,
@@ -170,6 +178,23 @@ def write_bundle(city: City, path: str | Path) -> Path:
     return path
 
 
+def _rebuild(path: Path) -> str:
+    """How to make the bundle ``path`` should be, never a command that writes over a file
+    that is not a bundle."""
+    if path.suffix == SUFFIX:
+        return f"rebuild it with `twin build SOURCE -o {path}`"
+    return "give a .twin bundle made by `twin build SOURCE -o CITY.twin`"
+
+
+def _osm_format(path: Path) -> str | None:
+    from twin.build.osm import osm_format
+
+    try:
+        return osm_format(path)
+    except TwinError:
+        return None
+
+
 def _open(path: Path) -> zipfile.ZipFile:
     if not path.exists():
         raise SourceNotFoundError(
@@ -181,10 +206,35 @@ def _open(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
+        if _osm_format(path) is not None:
+            from twin.build.osm import bundle_name
+
+            raise BundleError(
+                f"{path} is an OSM file, not a .twin city bundle; build a bundle from it with "
+                f"`twin build {path} -o {bundle_name(path)}` and give that bundle"
+            ) from None
         raise BundleError(
             f"{path} is not a .twin bundle (it is not a readable zip archive: {exc}); it may "
-            f"be truncated or another kind of file. Rebuild it with `twin build -o {path}`"
+            f"be truncated or another kind of file: {_rebuild(path)}"
         ) from exc
+
+
+def replaceable_bundle(path: str | Path) -> bool:
+    """Whether ``twin build`` may write over the existing file ``path``: a bundle of any
+    format version (:func:`is_bundle`), or a damaged one (a file named ``*.twin``).
+    Any other file (``notes.txt``, an OSM file) is kept."""
+    return Path(path).suffix == SUFFIX or is_bundle(path)
+
+
+def is_bundle(path: str | Path) -> bool:
+    """Whether ``path`` is a city bundle of any format version (a zip archive whose
+    ``meta.json`` names the bundle format)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            header = json.loads(archive.read("meta.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
+    return isinstance(header, dict) and header.get("format") == BUNDLE_FORMAT
 
 
 def _header(archive: zipfile.ZipFile, path: Path) -> dict:
@@ -196,9 +246,9 @@ def _header(archive: zipfile.ZipFile, path: Path) -> dict:
             "with `twin build`"
         ) from None
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise BundleError(f"{path}: meta.json is damaged ({exc}); rebuild the bundle") from exc
+        raise BundleError(f"{path}: meta.json is damaged ({exc}); {_rebuild(path)}") from exc
     if not isinstance(header, dict) or header.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{path} is not a Huế Twin city bundle; rebuild it with `twin build`")
+        raise BundleError(f"{path} is not a Huế Twin city bundle; {_rebuild(path)}")
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         raise BundleError(

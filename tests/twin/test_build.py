@@ -327,8 +327,9 @@ def test_build_is_identical_under_any_hash_seed(tmp_path, town):
 def test_population_parameter(town):
     assert town.population == pytest.approx(1000)
     assert build_city.__kwdefaults__["population"] == HUE_POPULATION == 652_572
-    with pytest.raises(ConfigError, match="population"):
-        build_city(TOWN, population=0)
+    for bad in (0, -5, float("nan"), float("inf"), 1e15):
+        with pytest.raises(ConfigError, match="population"):
+            build_city(TOWN, population=bad)
 
 
 def test_source_xor_place():
@@ -362,12 +363,16 @@ def test_city_summary_counts_two_way_roads_once(town):
 
 
 # -- the command line -------------------------------------------------------------------
-def test_cli_build_and_info(tmp_path, capsys):
+def test_cli_build_and_info(tmp_path, capsys, monkeypatch):
     out = tmp_path / "town.twin"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["build", str(TOWN), "-o", str(out), "--population", "5000"]) == 0
     captured = capsys.readouterr()
-    assert "built" in captured.out and "[" in captured.err  # progress on stderr
+    assert "built" in captured.out and "[" in captured.err  # progress on a terminal
     assert out.is_file()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert main(["build", str(TOWN), "-o", str(out), "--population", "5000", "--force"]) == 0
+    assert capsys.readouterr().err == ""  # a log or a pipe gets no progress
     assert main(["build", str(TOWN), "-o", str(out), "--population", "5000"]) == 0
     assert "up to date" in capsys.readouterr().out
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import DATA
 from twin.build.gmns import read_gmns, write_gmns
-from twin.errors import GMNSError, SourceNotFoundError, TwinError
+from twin.errors import GMNSError, OutputError, SourceNotFoundError, TwinError
 
 SMALL = DATA / "gmns_small"
 
@@ -79,8 +79,10 @@ def test_write_refuses_a_non_empty_folder(tmp_path, grid):
     target = tmp_path / "busy"
     target.mkdir()
     (target / "keep.txt").write_text("mine")
-    with pytest.raises(GMNSError, match="not empty"):
+    with pytest.raises(OutputError, match="not empty"):
         write_gmns(grid, target)
+    with pytest.raises(OutputError, match="other than an earlier GMNS export"):
+        write_gmns(grid, target, overwrite=True)
     assert (target / "keep.txt").read_text() == "mine"
 
 

@@ -19,19 +19,21 @@ given (one zone otherwise) and hold no population: bring trips with ``--trips``.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyproj
 
+from twin.build.osm import file_sha256
+from twin.build.road_classes import load_road_defaults
 from twin.city import City
 from twin.errors import GMNSError, SourceNotFoundError
 from twin.network import Network, stable_edge_ids
-from twin.build.road_classes import load_road_defaults
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +175,11 @@ def read_gmns(
         exist, unknown units or CRS, negative lengths or speeds.
     """
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise GMNSError(
+            f"{directory} is a file; a GMNS network is the folder that holds node.csv and "
+            "link.csv: give that folder"
+        )
     if not directory.is_dir():
         raise SourceNotFoundError(f"GMNS folder {directory} does not exist")
     config = _config(directory)
@@ -343,12 +350,56 @@ def _empty_buildings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) -> tuple[Path, int]:
+#: The file an export writes beside the GMNS tables: what wrote them, with their checksums,
+#: so that ``--force`` replaces an export only while it is still as it was written.
+EXPORT_MARKER = "twin-export.json"
+EXPORT_FORMAT = "hue-twin-gmns-export/1"
+EXPORT_TABLES = ("node.csv", "link.csv", "config.csv")
+
+
+def is_gmns_export(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a GMNS export of :func:`write_gmns` and nothing else, every
+    table unchanged since it was written (so replacing it loses nothing)."""
+    folder = Path(folder)
+    try:
+        names = {item.name for item in folder.iterdir()}
+        marker = json.loads((folder / EXPORT_MARKER).read_text(encoding="utf-8"))
+        if names != {*EXPORT_TABLES, EXPORT_MARKER} or marker.get("format") != EXPORT_FORMAT:
+            return False
+        return all(
+            file_sha256(folder / name) == marker["files"][name]["sha256"] for name in EXPORT_TABLES
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def write_gmns(
+    city: City,
+    directory: str | Path,
+    *,
+    overwrite: bool = False,
+    inputs: Mapping[str, str | Path | None] | None = None,
+) -> tuple[Path, int]:
     """Write the city's drive network as a GMNS folder (``node.csv``, ``link.csv``,
     ``config.csv``): lengths in metres, speeds in km/h, capacity per lane, the city's CRS.
 
     The two directions of an undirected GMNS link that was read in (edge ids ``L`` and
-    ``-(L + 1)``) are written back as one undirected link ``L``. The folder is written atomically.
+    ``-(L + 1)``) are written back as one undirected link ``L``. The folder also gets
+    :data:`EXPORT_MARKER` (the tables' checksums). It is written beside its place and
+    renamed into it once complete.
+
+    Parameters
+    ----------
+    city
+        The city.
+    directory
+        The folder to write: new, empty, or (with ``overwrite``) an earlier export that is
+        unchanged (:func:`is_gmns_export`).
+    overwrite
+        Replace an earlier export; never a folder holding anything else.
+    inputs
+        Further inputs the folder may not be nor hold (``{description: path}``); the
+        city's bundle and the GMNS folder it was built from always count.
 
     Returns
     -------
@@ -356,12 +407,28 @@ def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) ->
 
     Raises
     ------
-    GMNSError
-        ``directory`` exists and is not empty, and ``overwrite`` is false.
+    OutputError
+        ``directory`` is a file, the current folder, not writable, holds an input, or is not
+        empty and not an earlier export (or ``overwrite`` is false).
     """
+    from twin.output_paths import check_output_folder, replace_folder, staging_folder
+
     directory = Path(directory)
-    if directory.exists() and any(directory.iterdir()) and not overwrite:
-        raise GMNSError(f"{directory} exists and is not empty; choose another folder or overwrite")
+    meta = city.meta or {}
+    check_output_folder(
+        directory,
+        what="GMNS export",
+        earlier=is_gmns_export,
+        force=overwrite,
+        inputs={
+            "the city's bundle": meta.get("bundle"),
+            "the GMNS folder the city was built from": (
+                meta.get("source") if meta.get("source_format") == "gmns" else None
+            ),
+            **(inputs or {}),
+        },
+        option="--gmns",
+    )
     net = city.drive
     node_table = pd.DataFrame({"node_id": net.node_id, "x_coord": net.x, "y_coord": net.y})
     if len(city.zones) and len(city.node_zone) == net.n_nodes:
@@ -386,15 +453,25 @@ def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) ->
         "crs": city.crs, "geometry_field_format": "WKT", "currency": "VND",
         "version_number": 0.96, "id_type": "integer",
     }])  # fmt: skip
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    staging = staging_folder(directory)
     try:
-        node_table.to_csv(staging / "node.csv", index=False)
-        links.to_csv(staging / "link.csv", index=False)
-        config.to_csv(staging / "config.csv", index=False)
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.replace(directory)
+        for name, table in zip(EXPORT_TABLES, (node_table, links, config), strict=True):
+            table.to_csv(staging / name, index=False)
+        marker = {
+            "format": EXPORT_FORMAT,
+            "city": city.name,
+            "files": {
+                name: {
+                    "sha256": file_sha256(staging / name),
+                    "bytes": (staging / name).stat().st_size,
+                }
+                for name in EXPORT_TABLES
+            },
+        }
+        (staging / EXPORT_MARKER).write_text(
+            json.dumps(marker, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        replace_folder(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -192,6 +192,17 @@ def way_in_network(tags: dict[str, str], network_type: str) -> bool:
 
 
 # -- files ------------------------------------------------------------------------------
+def bundle_name(path: str | Path) -> str:
+    """The file name of the bundle built from the OSM file ``path`` by default:
+    ``hue.osm.pbf`` → ``hue.twin``."""
+    name = Path(path).name
+    for suffix in sorted(OSM_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return f"{name or 'city'}.twin"
+
+
 def file_sha256(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()

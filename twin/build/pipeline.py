@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 
 #: Huế's official population (Resolution 1264/NQ-UBTVQH14, 27 April 2021; 265.99 km²).
 HUE_POPULATION = 652_572
+#: The most residents a city may be given: more than the largest city on Earth holds.
+MAX_POPULATION = 50_000_000
 #: Network filters a drive network may be built with (see :data:`twin.build.osm.NETWORK_FILTERS`).
 DRIVE_NETWORKS = ("drive", "drive_service")
 #: Modules a build starts from; they and every ``twin`` module they import, with the
@@ -100,8 +102,12 @@ def build_params(
     """
     from twin.build.graph import WALK_SPEED
 
-    if not population > 0:
-        raise ConfigError(f"population must be a positive number of residents, got {population}")
+    if not 1 <= population <= MAX_POPULATION:
+        raise ConfigError(
+            f"population {population:g} is not a number of residents from 1 to "
+            f"{MAX_POPULATION:,} (more than any city holds); give the residents of the area "
+            "the map covers, e.g. --population 652572"
+        )
     if drive_network not in DRIVE_NETWORKS:
         raise ConfigError(f"drive_network must be one of {DRIVE_NETWORKS}, got {drive_network!r}")
     defaults = load_road_defaults(road_defaults)
