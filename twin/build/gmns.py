@@ -11,7 +11,10 @@ Units and CRS, in order of precedence: the ``long_length``/``speed``/``crs`` arg
 ``config.csv``, then defaults (metres, km/h, and longitude/latitude when every coordinate
 fits in it). Missing link fields are filled from the road-class defaults by
 ``facility_type`` (an OSM highway class such as ``primary``; ``residential`` otherwise);
-a missing ``length`` is the straight line between the link's nodes.
+a missing ``length`` is the straight line between the link's nodes. Only a blank cell is
+missing: any other value must be what its field holds (``NaN``, ``n/a``, ``inf`` or text in
+a numeric field, a repeated ``link_id``, a node off the Earth, a table without rows are each
+a :class:`~twin.errors.GMNSError` naming the file, the row and the fix), never replaced.
 
 A GMNS city has no POIs or buildings; zones come from ``node.csv``'s ``zone_id`` when
 given (one zone otherwise) and hold no population: bring trips with ``--trips``.
@@ -56,13 +59,15 @@ _LINK_REQUIRED = ("link_id", "from_node_id", "to_node_id")
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A GMNS table as text, blank cells missing (``NaN``); any other cell as written, so
+    that ``NaN`` or ``n/a`` in a numeric column is reported, never taken for a blank."""
     if not path.is_file():
         raise SourceNotFoundError(
             f"{path} does not exist; a GMNS folder needs node.csv and link.csv "
             "(see https://github.com/zephyr-data-specs/GMNS)"
         )
     try:
-        table = pd.read_csv(path, skipinitialspace=True)
+        table = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GMNSError(f"{path}: not a readable CSV ({exc})") from exc
     table.columns = [str(c).strip() for c in table.columns]
@@ -72,7 +77,29 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
             f"{path.name}: missing required columns {missing}; it has {list(table.columns)}. "
             f"GMNS requires {list(required)}"
         )
-    return table
+    if table.empty:
+        kind = path.stem
+        raise GMNSError(
+            f"{path.name} has no {kind}s (a header and no rows); a GMNS network needs at "
+            f"least one {kind}: check that the right file was exported"
+        )
+    table = table.apply(lambda c: c.str.strip())
+    return table.mask(table == "")
+
+
+def _numbers(table: pd.DataFrame, column: str, file: str, fix: str) -> np.ndarray:
+    """A numeric column, ``NaN`` where the cell is blank; any other cell that is not a
+    finite number is an error naming the file, the row and the value."""
+    text = table[column]
+    values = pd.to_numeric(text, errors="coerce").to_numpy(float)
+    bad = np.flatnonzero(text.notna().to_numpy() & ~np.isfinite(values))
+    if len(bad):
+        more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
+        raise GMNSError(
+            f"{file}, row {int(bad[0]) + 2}: {column} {text.iloc[bad[0]]!r} is not a finite "
+            f"number{more}; {fix}"
+        )
+    return values
 
 
 def _integer_ids(values: pd.Series, what: str) -> np.ndarray:
@@ -90,7 +117,10 @@ def _config(directory: Path) -> dict:
     path = directory / "config.csv"
     if not path.is_file():
         return {}
-    table = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise GMNSError(f"{path}: not a readable CSV ({exc})") from exc
     if len(table) != 1:
         raise GMNSError(f"{path}: expected one row of settings, found {len(table)}")
     return {k.strip(): v.strip() for k, v in table.iloc[0].items() if v.strip()}
@@ -119,10 +149,17 @@ def _resolve_crs(crs: str | None, x: np.ndarray, y: np.ndarray) -> pyproj.CRS:
         raise GMNSError(f"crs {crs!r} is not a coordinate system pyproj knows ({exc})") from exc
 
 
-def _project(crs: pyproj.CRS, x: np.ndarray, y: np.ndarray) -> tuple[pyproj.CRS, dict]:
-    """Projected x/y (metres) and lon/lat for the nodes, and the projected CRS used."""
+def _project(crs: pyproj.CRS, nodes: pd.DataFrame, x: np.ndarray, y: np.ndarray):
+    """Projected x/y (metres) and lon/lat for the nodes, and the projected CRS used.
+
+    Raises
+    ------
+    GMNSError
+        A node that is not on the Earth in ``crs``.
+    """
     to_lonlat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
     lon, lat = to_lonlat.transform(x, y)
+    _check_coordinates(nodes, {"lon": np.asarray(lon, float), "lat": np.asarray(lat, float)}, crs)
     if crs.is_projected:
         projected, px, py = crs, x, y
     else:
@@ -132,6 +169,7 @@ def _project(crs: pyproj.CRS, x: np.ndarray, y: np.ndarray) -> tuple[pyproj.CRS,
         px, py = pyproj.Transformer.from_crs(4326, projected, always_xy=True).transform(lon, lat)
     arrays = {"x": np.asarray(px, float), "y": np.asarray(py, float),
               "lon": np.asarray(lon, float), "lat": np.asarray(lat, float)}  # fmt: skip
+    _check_coordinates(nodes, arrays, crs)
     return projected, arrays
 
 
@@ -194,13 +232,14 @@ def read_gmns(
         raise GMNSError(
             f"node.csv: duplicate node_id {duplicated[:5].tolist()}; ids must be unique"
         )
-    x = pd.to_numeric(nodes["x_coord"], errors="coerce").to_numpy(float)
-    y = pd.to_numeric(nodes["y_coord"], errors="coerce").to_numpy(float)
+    fix = "give every node its coordinates in the network's CRS"
+    x = _numbers(nodes, "x_coord", "node.csv", fix)
+    y = _numbers(nodes, "y_coord", "node.csv", fix)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         bad = np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)))[:3]
         raise GMNSError(f"node.csv: rows {[int(i) + 2 for i in bad]} have no numeric coordinates")
     source_crs = _resolve_crs(crs or config.get("crs"), x, y)
-    projected, coords = _project(source_crs, x, y)
+    projected, coords = _project(source_crs, nodes, x, y)
 
     position = pd.Series(np.arange(len(node_id)), index=node_id)
     from_id = _integer_ids(links["from_node_id"], "link.csv from_node_id")
@@ -216,6 +255,15 @@ def read_gmns(
     tail = position.loc[from_id].to_numpy()
     head = position.loc[to_id].to_numpy()
     link_id = _integer_ids(links["link_id"], "link.csv link_id")
+    repeated = pd.Series(link_id).duplicated(keep=False).to_numpy()
+    if repeated.any():
+        first = link_id[repeated][0]
+        rows = np.flatnonzero(link_id == first)[:5] + 2
+        raise GMNSError(
+            f"link.csv: duplicate link_id {first} (rows {rows.tolist()}) and "
+            f"{len(set(link_id[repeated])) - 1} more repeated ids; every link needs its own "
+            "link_id: renumber the links"
+        )
 
     defaults = load_road_defaults(road_defaults)
     facility = (
@@ -232,9 +280,11 @@ def read_gmns(
     class_defaults = defaults.loc[road_class_name.to_numpy()]
 
     def column(name: str, default: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """A link field: the numbers given (blank cells: ``default``)."""
         if name not in links:
             return np.asarray(default, float)
-        values = pd.to_numeric(links[name], errors="coerce").to_numpy(float) * scale
+        fix = "give a number, or leave the cell blank for the default of its facility_type"
+        values = _numbers(links, name, "link.csv", fix) * scale
         if (values < 0).any():
             rows = np.flatnonzero(values < 0)[:3]
             raise GMNSError(f"link.csv: negative {name} on rows {[int(r) + 2 for r in rows]}")
@@ -252,6 +302,13 @@ def read_gmns(
         rows = np.flatnonzero(speed_ms <= 0)[:3]
         raise GMNSError(f"link.csv: free_speed must be above 0; rows {[int(r) + 2 for r in rows]}")
     per_lane = column("capacity", class_defaults["capacity_pcu_per_lane_h"].to_numpy(float))
+    for field_name, values in (("lanes", lanes), ("capacity", per_lane)):
+        if (values <= 0).any():
+            rows = np.flatnonzero(values <= 0)[:3]
+            raise GMNSError(
+                f"link.csv: {field_name} must be above 0; rows {[int(r) + 2 for r in rows]} (a "
+                "closed road is an intervention of a scenario, not a link without lanes)"
+            )
     jam = class_defaults["jam_density_pcu_per_km_lane"].to_numpy(float)
     names = links["name"].astype("string").fillna("").to_numpy(object) if "name" in links else None
 
@@ -315,6 +372,26 @@ def read_gmns(
                 "metres_per_second_per_speed_unit": metres_per_second,
             },
         },
+    )
+
+
+def _check_coordinates(nodes: pd.DataFrame, coords: dict, crs: pyproj.CRS) -> None:
+    """Every node must lie on the Earth: longitude and latitude in range, projected
+    coordinates finite."""
+    lon, lat = coords["lon"], coords["lat"]
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    for name in ("x", "y"):
+        if name in coords:
+            ok &= np.isfinite(coords[name])
+    if ok.all():
+        return
+    bad = np.flatnonzero(~ok)
+    row = int(bad[0])
+    more = f" (and {len(bad) - 1} more nodes)" if len(bad) > 1 else ""
+    raise GMNSError(
+        f"node.csv, row {row + 2}: x_coord {nodes['x_coord'].iloc[row]}, y_coord "
+        f"{nodes['y_coord'].iloc[row]} is not a place on the Earth in {crs.to_string()}{more}; "
+        "correct the coordinates, or name their CRS in config.csv (crs) or with --crs"
     )
 
 
