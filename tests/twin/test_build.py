@@ -347,6 +347,9 @@ def test_meta_records_the_build(town):
     assert {"osmnx", "osmium", "numpy", "python"} <= set(meta["versions"])
     assert meta["built_at"].endswith("+00:00")
     assert meta["tags"]["speed_tagged_km"] > 0
+    # the way cut by the extract's edge is counted, and said
+    assert meta["missing_nodes"] == {"ways": 1, "nodes": 1}
+    assert any("1 road references 1 node the file does not hold" in n for n in meta["notes"])
 
 
 def test_city_summary_counts_two_way_roads_once(town):

@@ -40,7 +40,14 @@ from twin.city import HUE_CRS, City
 from twin.errors import BundleError, ConfigError, SourceNotFoundError
 from twin.build.fingerprint import code_digest, package_versions
 from twin.network import Network
-from twin.build.osm import file_sha256, network_xml_files, osm_format, read_highways
+from twin.build.osm import (
+    LongTagError,
+    file_sha256,
+    network_xml_files,
+    osm_format,
+    read_highways,
+    shorten_long_tags,
+)
 from twin.build.road_classes import load_road_defaults, road_defaults_digest
 from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings
 from twin.build.summary import city_summary
@@ -261,11 +268,18 @@ def build_city(
     extras_table = _extra_table(extra_pois)
 
     say(f"reading {source.name}")
-    highways = read_highways(source)
-    if crs is None:
-        lon, lat = np.array(list(highways.locations.values())).mean(axis=0)
-        crs = _utm_crs(float(lon), float(lat))
     with tempfile.TemporaryDirectory(prefix="twin-build-") as folder:
+        readable, tags_cut = source, 0
+        try:
+            highways = read_highways(source)
+        except LongTagError:
+            readable = Path(folder) / "shortened.osm"
+            tags_cut = shorten_long_tags(source, readable)
+            highways = read_highways(readable)
+        if crs is None:
+            lon, lat = np.array(list(highways.locations.values())).mean(axis=0)
+            crs = _utm_crs(float(lon), float(lat))
+        gaps = {"ways": highways.gaps, "nodes": highways.missing_nodes}
         files = network_xml_files(highways, (drive_network, "walk"), folder)
         del highways
         say("building the drive network")
@@ -293,7 +307,7 @@ def build_city(
                 drive, walk, extras_table, crs=crs, road_defaults=defaults
             )
         drive_net, walk_net = drive.to_network(), walk.to_network()
-        named = _named_for_format(source, fmt, Path(folder))
+        named = _named_for_format(readable, osm_format(readable), Path(folder))
         say("placing POIs, buildings, population and zones")
         pois, buildings, zones, node_zone, features_report = _features(
             named,
@@ -325,6 +339,9 @@ def build_city(
         "extras": extras_report,
         "features": features_report,
         "water": water_report,
+        "missing_nodes": gaps,
+        "tags_cut": tags_cut,
+        "notes": build_notes(features_report, gaps=gaps, tags_cut=tags_cut),
         "licence": "OpenStreetMap data © OpenStreetMap contributors, ODbL 1.0",
     }
     return City(
@@ -339,6 +356,43 @@ def build_city(
         meta=meta,
         geometry=geometry,
     )
+
+
+def build_notes(features: dict, *, gaps: dict, tags_cut: int) -> list[str]:
+    """What a user should know about a build that is not what they may expect: layers left
+    empty, where residents went, what the file lacked. ``twin build`` and ``twin info``
+    print them; they are kept in the bundle's metadata (``notes``)."""
+    notes = []
+    if not features.get("pois", {}).get("count"):
+        notes.append(
+            "no POIs: the file has no place the POI rules recognise, so the POI layer is "
+            "empty (no lodging or tourist sites, no hospitals or fire stations: runs skip "
+            "tourists and emergency response)"
+        )
+    population = features.get("population", {})
+    if not features.get("buildings", {}).get("count"):
+        notes.append(
+            f"no buildings: the file has no building footprints, so the building layer is "
+            f"empty and all {population.get('total', 0):,.0f} residents are spread along the "
+            "streets"
+        )
+    if gaps.get("ways"):
+        ways, nodes = gaps["ways"], gaps["nodes"]
+        notes.append(
+            f"{_count(ways, 'road references', 'roads reference')} "
+            f"{_count(nodes, 'node')} the file does not hold (cut at the extract's edge?); "
+            "the parts between missing nodes were kept"
+        )
+    if tags_cut:
+        notes.append(
+            f"{_count(tags_cut, 'tag key or value', 'tag keys or values')} longer than OSM "
+            "allows cut to 255 characters"
+        )
+    return notes
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def bundle_is_current(bundle: str | Path, source: str | Path, params: dict) -> bool:

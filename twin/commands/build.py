@@ -166,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['road_km_total']:,.0f} km of road, {sum(summary['pois'].values()):,} POIs, "
         f"{summary['buildings']:,} buildings, {summary['zones']} zones"
     )
+    for note in city.meta.get("notes", []):
+        print(f"note: {note}")
     if built:
         progress("done")
     return 0

@@ -72,6 +72,7 @@ def format_summary(summary: dict, meta: dict) -> str:
             f"  bbox        lon {bbox['min_lon']:.4f} to {bbox['max_lon']:.4f}, "
             f"lat {bbox['min_lat']:.4f} to {bbox['max_lat']:.4f}"
         )
+    lines.extend(f"  note        {note}" for note in meta.get("notes", []))
     return "\n".join(lines)
 
 
