@@ -6,8 +6,8 @@ A bundle is an uncompressed zip archive (any zip tool can list it):
 member                     content
 =========================  ==============================================================
 ``meta.json``              format name and version, city name, CRS, network road classes,
-                           and the build metadata (``City.meta``: source path and SHA-256,
-                           build parameters, package versions, what was dropped, build time)
+                           and the build metadata (``City.meta``: source path, SHA-256 and
+                           date, build parameters, package versions, what was dropped, notes)
 ``drive/<array>.npy``      the drive network's CSR arrays (:class:`twin.network.Network`
                            fields, the nodes' junction ``control`` among them), one ``.npy``
                            each; ``drive/name.json`` the edge names;
@@ -26,8 +26,10 @@ member                     content
 
 Bundles are written atomically (a temporary file in the same folder, then
 :func:`os.replace`), so a reader never sees half a bundle and a failed build leaves the
-old one in place. The zip format checks every member's CRC-32 on reading, so a damaged
-bundle is reported, not half-loaded.
+old one in place; only a bundle (or a damaged one, named ``*.twin``) is ever replaced.
+They are reproducible: the same city gives the same bytes (no build time; every member
+dated :data:`MEMBER_TIME`; ``meta.json`` with sorted keys). The zip format checks every
+member's CRC-32 on reading, so a damaged bundle is reported, not half-loaded.
 """
 
 from __future__ import annotations
@@ -96,6 +98,19 @@ def _parquet_bytes(table: pd.DataFrame, name: str) -> bytes:
     return buffer.getvalue()
 
 
+#: The time every member of a bundle carries (the earliest a zip file can hold), so that
+#: two builds of one source are the same bytes; the source's date is in ``meta.json``.
+MEMBER_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=MEMBER_TIME)
+    info.create_system = 3  # Unix, whatever the platform writing it
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_STORED
+    return info
+
+
 def write_bundle(city: City, path: str | Path) -> Path:
     """Write a city to a ``.twin`` bundle, atomically.
 
@@ -136,9 +151,8 @@ def write_bundle(city: City, path: str | Path) -> Path:
         "meta": city.meta,
         "geometry": city.geometry is not None,
     }
-    members: list[tuple[str, bytes]] = [
-        ("meta.json", json.dumps(header, default=_json_default, ensure_ascii=False).encode())
-    ]
+    text = json.dumps(header, default=_json_default, ensure_ascii=False, sort_keys=True)
+    members: list[tuple[str, bytes]] = [("meta.json", text.encode())]
     for kind in _NETWORKS:
         network: Network = getattr(city, kind)
         for name, array in network.arrays().items():
@@ -164,7 +178,7 @@ def write_bundle(city: City, path: str | Path) -> Path:
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
                 for member, data in members:
-                    archive.writestr(member, data)
+                    archive.writestr(_member(member), data)
             fh.flush()
             os.fsync(fh.fileno())
         umask = os.umask(0)

@@ -15,6 +15,7 @@ import sys
 from typing import NoReturn
 
 from twin.errors import TwinError
+from twin.settings import source_date_epoch
 
 #: Subcommands in the order ``twin --help`` lists them.
 COMMANDS = (
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        # a bad SOURCE_DATE_EPOCH breaks third-party imports (numpy.f2py reads it): say so
+        source_date_epoch()
         status = int(args.handler(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return status

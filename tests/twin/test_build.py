@@ -322,6 +322,8 @@ def test_build_is_identical_under_any_hash_seed(tmp_path, town):
     for key, value in _network_arrays(a).items():
         assert np.array_equal(value, _network_arrays(b)[key]), key
     pd.testing.assert_frame_equal(a.pois, b.pois)
+    # and the bundles are the same bytes (tests/twin/test_reproducible.py)
+    assert here.read_bytes() == there.read_bytes()
 
 
 def test_population_parameter(town):
@@ -345,7 +347,9 @@ def test_meta_records_the_build(town):
     assert meta["source_format"] == "osm"
     assert meta["params"]["population"] == 1000
     assert {"osmnx", "osmium", "numpy", "python"} <= set(meta["versions"])
-    assert meta["built_at"].endswith("+00:00")
+    assert meta["source_date"].endswith("+00:00")
+    assert meta["source_date_from"] == "file modification time"  # tiny_town has no header date
+    assert "built_at" not in meta and "build_seconds" not in meta
     assert meta["tags"]["speed_tagged_km"] > 0
     # the way cut by the extract's edge is counted, and said
     assert meta["missing_nodes"] == {"ways": 1, "nodes": 1}

@@ -192,6 +192,23 @@ def way_in_network(tags: dict[str, str], network_type: str) -> bool:
 
 
 # -- files ------------------------------------------------------------------------------
+def osm_header_timestamp(path: str | Path, fmt: str) -> str | None:
+    """The replication timestamp an OSM file's header gives (ISO 8601), if any."""
+    import osmium
+
+    try:
+        source = osmium.io.File(str(path), fmt)
+        reader = osmium.io.Reader(source, osmium.osm.osm_entity_bits.NOTHING)
+    except RuntimeError:  # an unreadable header: the file's date will do
+        return None
+    try:
+        header = reader.header()
+        stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp")
+    finally:
+        reader.close()
+    return stamp or None
+
+
 def bundle_name(path: str | Path) -> str:
     """The file name of the bundle built from the OSM file ``path`` by default:
     ``hue.osm.pbf`` → ``hue.twin``."""

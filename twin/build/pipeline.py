@@ -45,11 +45,12 @@ from twin.build.osm import (
     file_sha256,
     network_xml_files,
     osm_format,
+    osm_header_timestamp,
     read_highways,
     shorten_long_tags,
 )
 from twin.build.road_classes import load_road_defaults, road_defaults_digest
-from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings
+from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings, source_date_epoch
 from twin.build.summary import city_summary
 from twin.geometry import CityGeometry
 
@@ -332,8 +333,9 @@ def build_city(
         "params": {**params, "crs": crs},
         "params_sha256": _params_digest(params),
         "versions": package_versions(),
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "build_seconds": round(time.perf_counter() - started, 2),
+        # no build time: two builds of one source with one set of parameters are the same
+        # bundle, byte for byte (the time a build took goes to the log)
+        **source_date(source, fmt),
         "dropped": {"drive": drive_report["dropped"], "walk": walk_report["dropped"]},
         "tags": drive_report.get("tags", {}),
         "extras": extras_report,
@@ -344,6 +346,7 @@ def build_city(
         "notes": build_notes(features_report, gaps=gaps, tags_cut=tags_cut),
         "licence": "OpenStreetMap data © OpenStreetMap contributors, ODbL 1.0",
     }
+    log.info("built %s in %.1f s", source, time.perf_counter() - started)
     return City(
         name=_city_name(source, name),
         crs=crs,
@@ -356,6 +359,31 @@ def build_city(
         meta=meta,
         geometry=geometry,
     )
+
+
+def source_date(source: Path, fmt: str) -> dict[str, str]:
+    """The date a bundle records for its source: ``SOURCE_DATE_EPOCH`` when set (the
+    reproducible-builds convention), else the replication timestamp in the OSM file's
+    header, else the file's modification time; never the time of the build.
+
+    Returns
+    -------
+    ``{"source_date": ISO 8601 UTC, "source_date_from": where it came from}``.
+
+    Raises
+    ------
+    ConfigError
+        ``SOURCE_DATE_EPOCH`` is not a whole number of seconds.
+    """
+    epoch = source_date_epoch()
+    if epoch is not None:
+        when = datetime.fromtimestamp(epoch, UTC)
+        return {"source_date": when.isoformat(), "source_date_from": "SOURCE_DATE_EPOCH"}
+    stamp = osm_header_timestamp(source, fmt)
+    if stamp:
+        return {"source_date": stamp, "source_date_from": "OSM header"}
+    when = datetime.fromtimestamp(int(source.stat().st_mtime), UTC)
+    return {"source_date": when.isoformat(), "source_date_from": "file modification time"}
 
 
 def build_notes(features: dict, *, gaps: dict, tags_cut: int) -> list[str]:

@@ -27,8 +27,8 @@ def format_summary(summary: dict, meta: dict) -> str:
         details = []
         if meta.get("source_sha256"):
             details.append(f"sha256 {meta['source_sha256'][:12]}…")
-        if meta.get("built_at"):
-            details.append(f"built {meta['built_at']}")
+        if meta.get("source_date"):
+            details.append(f"dated {meta['source_date']}")
         suffix = f" ({', '.join(details)})" if details else ""
         lines.append(f"  source      {source}{suffix}")
     lines.append(
