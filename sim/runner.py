@@ -192,10 +192,11 @@ def run(
         if model is None:
             continue
         skipped = getattr(model, "skipped", None)
-        if skipped:
+        if skipped:  # one note for the part; its kinds need none of their own
             notes.append(f"{part} not simulated: {skipped}")
-        for kind, reason in (getattr(model, "skipped_kinds", None) or {}).items():
-            notes.append(f"{kind} incidents not simulated: {reason}")
+        else:
+            for kind, reason in (getattr(model, "skipped_kinds", None) or {}).items():
+                notes.append(f"{kind} incidents not simulated: {reason}")
         for key, value in model.kpis().items():
             if key in kpis:
                 log.warning("KPI %r reported by %s overrides an earlier part's value", key, part)

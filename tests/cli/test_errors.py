@@ -4,6 +4,7 @@ output quietly with status 0, as a Unix tool's does."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,12 +61,19 @@ def _script() -> str:
     return str(script)
 
 
+def _buffered() -> dict[str, str]:
+    """The environment with Python's usual block-buffered output to a pipe, whatever this
+    shell sets: unbuffered, each write fails at once and a missed flush goes unseen."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
 def test_a_closed_pipe_ends_the_output_quietly(workspace):
     """`twin info CITY.twin | head -1`: the reader has gone before twin writes; twin stops
     with status 0 and nothing on stderr."""
     process = subprocess.Popen(
         [_script(), "info", "city.twin"],
         cwd=workspace,
+        env=_buffered(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -81,6 +89,7 @@ def test_info_piped_into_head(workspace):
         shell=True,
         executable="/bin/bash",
         cwd=workspace,
+        env=_buffered(),
         capture_output=True,
         text=True,
         timeout=120,
