@@ -300,6 +300,7 @@ BUILD = [
     Case("build --gmns missing -o out.twin", "does not exist"),
     Case("build --gmns gmns -o gmns/node.csv", "node.csv already exists"),
     Case("build --gmns gmns -o gmns", "is the GMNS folder"),
+    Case("build --gmns gmns -o out.twin --population 5000", "--population spreads"),
     Case("build --gmns gmns -o out.twin --crs EPSG:999999", "crs"),
     Case("build --gmns gmns -o out.twin --length-unit furlong", "furlong"),
     Case("build --gmns gmns -o out.twin --speed-unit knots", "knots"),
@@ -585,7 +586,7 @@ SITE = [
         "manifest",
         prepare=run_copy("r2", damage_manifest),
     ),
-    Case("site --city bare.twin --free-flow --add 1", "no hospital"),
+    Case("site --city bare.twin --free-flow --add 1", "no ambulance calls to cover"),
     Case(f"{_SITE} --add 1 --candidates 0", "candidates"),
 ]
 

@@ -75,3 +75,17 @@ def test_coverage_outside_the_window_of_its_run_is_free_flow(workspace, capsys):
     assert [from_run["share_by_hour"][h] for h in outside] == pytest.approx(
         [free["share_by_hour"][h] for h in outside]
     )
+
+
+def test_a_road_only_osm_city_gets_its_first_station(workspace, capsys):
+    """Without hospitals, twin site proposes the first ambulance station, and its check by
+    simulation says that before it no call was reached."""
+    assert main(["build", "roads.osm", "-o", "roads.twin", "--population", "20000"]) == 0
+    capsys.readouterr()
+    argv = ["site", "--city", "roads.twin", "--free-flow", "--add", "1", "--days", "1"]
+    assert main([*argv, "--json", "--seed", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["existing_stations"] == 0 and len(out["proposed"]) == 1
+    assert out["simulated_calls"] > 0
+    assert out["share_within_minutes_before"] == 0
+    assert out["share_within_minutes_after"] > 0

@@ -122,6 +122,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--place {args.place!r} is blank; name a place, e.g. --place 'Huế, Vietnam'"
         )
+    if args.gmns is not None and args.population is not None:
+        raise ConfigError(
+            "--population spreads residents over an OSM city's buildings; a GMNS network "
+            "holds no buildings and no residents: leave --population out and bring trips "
+            "(twin run --trips FILE)"
+        )
     source = None
     if args.gmns is None and args.place is None:
         source = args.source if args.source is not None else default_osm_path()
