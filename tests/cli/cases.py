@@ -203,6 +203,30 @@ def damage_kpis(run_dir: Path) -> None:
     (run_dir / "kpis.json").write_text("{not json", encoding="utf-8")
 
 
+def users_file(source: str, name: str) -> Callable[[Path], None]:
+    """A copy of the workspace file ``source`` as ``name`` (the user's own file)."""
+
+    def prepare(ws: Path) -> None:
+        shutil.copy(ws / source, ws / name)
+
+    return prepare
+
+
+def comparison_copy(name: str, change: Callable[[Path], object]):
+    """A copy of ``cmp/`` as ``name/``, then ``change`` applied to the copy."""
+
+    def prepare(ws: Path) -> None:
+        shutil.copytree(ws / "cmp", ws / name)
+        change(ws / name)
+
+    return prepare
+
+
+def damage_summary(folder: Path) -> None:
+    text = (folder / "comparison.json").read_text(encoding="utf-8")
+    (folder / "comparison.json").write_text(text[: len(text) // 2], encoding="utf-8")
+
+
 def trips_with(name: str, change: Callable[[pd.DataFrame], pd.DataFrame]):
     def prepare(ws: Path) -> None:
         frame = pd.read_csv(ws / "trips.csv", dtype=str)
@@ -481,31 +505,25 @@ SCENARIO = [
     Case("scenario", "required"),
 ]
 
-_CMP = "compare scenario.toml opt.toml"
-
-
-def option_scenario(ws: Path) -> None:
-    text = (ws / "scenario.toml").read_text(encoding="utf-8")
-    write(ws / "opt.toml", text.replace('name = "hostile"', 'name = "option"'))
-
-
+_CMP = "compare scenario.toml option.toml"
 COMPARE = [
-    Case("compare missing.toml scenario.toml -o cmp", "missing.toml"),
-    Case(f"{_CMP} -o notes.txt", "notes.txt is a file", prepare=option_scenario),
-    Case(f"{_CMP} -o gmns", "not a comparison", prepare=option_scenario),
-    Case(f"{_CMP} -o cmp --replications 0", "replications", prepare=option_scenario),
-    Case(f"{_CMP} -o cmp --replications -2", "replications", prepare=option_scenario),
-    Case(f"{_CMP} -o cmp --ci-width -1", "ci-width", prepare=option_scenario),
-    Case(f"{_CMP} -o cmp --workers -1", "workers", prepare=option_scenario),
-    Case(f"{_CMP} -o cmp --city missing.twin", "does not exist", prepare=option_scenario),
-    Case("compare scenario.toml scenario.toml -o cmp", "scenario names repeat"),
-    Case("compare scenario.toml -o cmp", "the following arguments are required: OPTION"),
+    Case("compare missing.toml scenario.toml -o c2", "missing.toml"),
+    Case(f"{_CMP} -o notes.txt", "notes.txt is a file"),
+    Case(f"{_CMP} -o gmns", "not a comparison"),
+    Case(f"{_CMP} -o run --force", "not a comparison"),
+    Case(f"{_CMP} -o c2 --replications 0", "replications"),
+    Case(f"{_CMP} -o c2 --replications -2", "replications"),
+    Case(f"{_CMP} -o c2 --ci-width -1", "ci-width"),
+    Case(f"{_CMP} -o c2 --workers -1", "workers"),
+    Case(f"{_CMP} -o c2 --city missing.twin", "does not exist"),
+    Case("compare scenario.toml scenario.toml -o c2", "scenario names repeat"),
+    Case("compare scenario.toml -o c2", "the following arguments are required: OPTION"),
     Case(
-        "compare bad.toml scenario.toml -o cmp",
+        "compare bad.toml scenario.toml -o c2",
         "problems in",
         prepare=scenario_file("bad.toml", BAD_SCENARIO),
     ),
-    Case(f"{_CMP} -o {{readonly}}/cmp", "not writable", prepare=option_scenario),
+    Case(f"{_CMP} -o {{readonly}}/c2", "not writable"),
 ]
 
 RUNS = [
@@ -590,6 +608,84 @@ SITE = [
     Case(f"{_SITE} --add 1 --candidates 0", "candidates"),
 ]
 
+_NOT_RENDERED = "is not an image, animation or scene written by twin render"
+RENDER = [
+    Case("render", "the following arguments are required: RUN_OR_COMPARISON"),
+    Case("render run", "the following arguments are required: -o/--output"),
+    Case("render missing -o a.png", "missing does not exist"),
+    Case("render gmns -o a.png", "gmns is neither a run folder"),
+    Case("render r2 -o a.png", "manifest", prepare=run_copy("r2", damage_manifest)),
+    Case("render run -o notes.txt", "the output's suffix picks its format"),
+    Case(
+        "render run -o mine.png",
+        _NOT_RENDERED,
+        prepare=users_file("notes.txt", "mine.png"),
+        script=True,
+    ),
+    Case("render run -o mine.html", _NOT_RENDERED, prepare=users_file("notes.txt", "mine.html")),
+    Case("render run -o run/a.png", "lies inside the results folder (run)"),
+    Case("render cmp -o cmp/a.html", "lies inside the results folder (cmp)"),
+    Case("render run cmp -o a.png", "cmp is a comparison; give it alone"),
+    Case("render run -o notes.txt/a.png", "notes.txt is a file, not a folder"),
+    Case("render run -o {readonly}/a.png", "not writable"),
+    Case("render run -o a.gif --frame-seconds -1", "--frame-seconds -1"),
+    Case("render run -o a.mp4 --frame-seconds nan", "--frame-seconds nan"),
+    Case("render run -o a.png --color bogus", "no road measure named 'bogus'"),
+    Case("render run -o a.png --zones bogus", "no zone measure named 'bogus'"),
+    Case("render run -o a.png --at 09:00", "outside the results' window"),
+    Case("render run -o a.png --at 7h", "7h"),
+    Case("render run -o a.png --diff", "--diff needs a base and an option"),
+    Case("render run run run run run -o a.png", "5 runs given"),
+    Case("render run -o a.png --city other.twin", "another city than 'grid 4x4'"),
+    Case("render run -o a.png --city town.osm", "is an OSM file"),
+    Case("render run -o a.png --size 10x10", "each side must be 64-8192 pixels"),
+    Case("render run -o a.png --camera moon", "invalid choice: 'moon'"),
+]
+
+#: A display no window can be opened on: twin view gets past its display check, and must
+#: fail on the inputs before it opens a window.
+_FAKE_DISPLAY = (("DISPLAY", ":4242"),)
+VIEW = [
+    Case("view run", "no display to open a window on", script=True),
+    Case("view", "the following arguments are required: RUN_OR_COMPARISON"),
+    Case("view missing", "missing does not exist"),
+    Case("view gmns", "gmns is neither a run folder"),
+    Case("view run --color bogus", "no road measure named 'bogus'"),
+    Case("view run --camera moon", "invalid choice: 'moon'"),
+    Case("view run --city other.twin", "another city than 'grid 4x4'", env=_FAKE_DISPLAY),
+    Case("view run --diff", "--diff needs a base and an option", env=_FAKE_DISPLAY),
+    Case("view run --at 09:00", "outside the results' window", env=_FAKE_DISPLAY),
+    Case("view r2", "manifest", prepare=run_copy("r2", damage_manifest), env=_FAKE_DISPLAY),
+]
+
+_NOT_REPORTED = "is not a report written by twin report"
+_REP = "report scenario.toml option.toml"
+REPORT = [
+    Case("report cmp", "the following arguments are required: -o/--output"),
+    Case("report cmp -o notes.txt", "the report is an HTML file"),
+    Case("report cmp -o mine.html", _NOT_REPORTED, prepare=users_file("notes.txt", "mine.html")),
+    Case("report cmp -o cmp/r.html", "lies inside the comparison folder (cmp)", script=True),
+    Case("report cmp -o cmp", "the report is an HTML file"),
+    Case("report cmp -o notes.txt/r.html", "notes.txt is a file, not a folder"),
+    Case("report cmp -o {readonly}/r.html", "not writable"),
+    Case("report run -o r.html", "run is not a finished comparison"),
+    Case("report missing -o r.html", "missing does not exist"),
+    Case("report gmns -o r.html", "gmns is neither a run folder"),
+    Case("report c2 -o r.html", "comparison.json", prepare=comparison_copy("c2", damage_summary)),
+    Case("report cmp -o r.html --city other.twin", "another city than 'grid 4x4'"),
+    Case("report cmp -o r.html --city town.osm", "is an OSM file"),
+    Case("report cmp -o r.html --color bogus", "no road measure named 'bogus'"),
+    Case("report cmp -o r.html --lang fr", "invalid choice: 'fr'"),
+    Case(f"{_REP} -o r.html --replications 0", "replications = 0"),
+    Case(f"{_REP} -o r.html --workers -1", "workers = -1"),
+    Case(f"{_REP} -o r.html --compare-dir gmns", "not a comparison"),
+    Case(f"{_REP} -o r.html --compare-dir notes.txt", "notes.txt is a file"),
+    Case(f"{_REP} -o c2/r.html --compare-dir c2", "lies inside the comparison folder of"),
+    Case(f"{_REP} -o mine.html", _NOT_REPORTED, prepare=users_file("notes.txt", "mine.html")),
+    Case("report scenario.toml scenario.toml -o r.html", "scenario names repeat"),
+    Case("report scenario.toml missing.toml -o r.html", "missing.toml"),
+]
+
 CASES: list[Case] = [
     *BUILD,
     *INFO,
@@ -602,4 +698,7 @@ CASES: list[Case] = [
     *RERUN,
     *COVERAGE,
     *SITE,
+    *RENDER,
+    *VIEW,
+    *REPORT,
 ]

@@ -22,13 +22,15 @@ def template(tmp_path_factory) -> Path:
 @pytest.fixture
 def workspace(template, tmp_path, monkeypatch) -> Path:
     """A fresh copy of the workspace, the current folder, with the settings pointing into
-    it: the cache (the default city's extract is missing), the catalog root."""
+    it: the cache (the default city's extract is missing), the catalog root; no display."""
     ws = tmp_path / "ws"
     shutil.copytree(template, ws, symlinks=True)
     monkeypatch.chdir(ws)
     monkeypatch.setenv("TWIN_CACHE_DIR", str(ws / ".cache"))
     monkeypatch.setenv("TWIN_OSM_PATH", str(ws / ".cache" / "no-extract.osm.pbf"))
     monkeypatch.setenv("TWIN_RUNS_DIR", str(ws / "catalog"))
+    for display in ("DISPLAY", "WAYLAND_DISPLAY"):  # twin view: none, unless a case sets one
+        monkeypatch.delenv(display, raising=False)
     return ws
 
 

@@ -15,6 +15,8 @@ which runs with the copy as its current folder, so the paths in the table are re
 ``run/``           a real run of ``city.twin``, 06:00–06:30, with tourists and emergency
 ``export/``        an earlier ``twin export city.twin --gmns export``
 ``scenario.toml``  a valid scenario on ``city.twin`` (06:00–06:30)
+``option.toml``    the same scenario under another name
+``cmp/``           ``twin compare scenario.toml option.toml -o cmp``, 2 replications
 ``spec.toml``      the run specification of ``run/``
 ``notes.txt``      a file of the user's, which no command may touch
 ``.cache/``        ``TWIN_CACHE_DIR``; ``TWIN_OSM_PATH`` names a missing file beside it
@@ -106,10 +108,35 @@ def build_template(folder: Path) -> Path:
     (folder / "spec.toml").write_text(spec.to_toml(), encoding="utf-8")
     write_gmns(city, folder / "export")
     (folder / "scenario.toml").write_text(SCENARIO, encoding="utf-8")
+    option = SCENARIO.replace('name = "hostile"', 'name = "option"')
+    (folder / "option.toml").write_text(option, encoding="utf-8")
+    _compare(folder)
     (folder / "notes.txt").write_text("my notes: do not touch\n", encoding="utf-8")
     (folder / ".cache").mkdir()
     (folder / "catalog").mkdir()
     return folder
+
+
+def _compare(folder: Path) -> None:
+    """``cmp/``, a comparison of the two scenarios, in this process; its replications
+    register in a catalog of their own, deleted after."""
+    from unittest import mock
+
+    from scenarios.compare import compare_scenarios
+    from scenarios.executor import Executor
+
+    catalog = folder / ".compare-catalog"
+    with (
+        mock.patch.dict(os.environ, {"TWIN_RUNS_DIR": str(catalog)}),
+        Executor(workers=0) as executor,
+    ):
+        compare_scenarios(
+            folder / "scenario.toml",
+            [folder / "option.toml"],
+            out_dir=folder / "cmp",
+            executor=executor,
+        )
+    shutil.rmtree(catalog, ignore_errors=True)
 
 
 def write(path: Path, text: str) -> Path:
