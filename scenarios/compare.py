@@ -52,9 +52,16 @@ from sim.outputs import RunDirError, read_run, write_run
 from sim.result import RunResult
 from sim.spec import RunSpec
 from twin.city import City
-from twin.errors import TwinError
+from twin.errors import OutputError, TwinError
+from twin.output_paths import check_writable
 
-__all__ = ["Comparison", "ComparisonError", "compare_scenarios", "scenario_city"]
+__all__ = [
+    "Comparison",
+    "ComparisonError",
+    "check_comparison",
+    "compare_scenarios",
+    "scenario_city",
+]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +108,56 @@ def scenario_city(scenario: Scenario) -> tuple[City, str | None]:
 
     bundle = scenario.city or None
     return load_city(bundle), bundle
+
+
+def check_comparison(
+    base: str | Path | Scenario,
+    options: Sequence[str | Path | Scenario],
+    *,
+    out_dir: str | Path,
+    replications: int | None = None,
+    ci_width: float | None = None,
+    max_replications: int | None = None,
+    force: bool = False,
+) -> tuple[Scenario, tuple[Scenario, ...], int, int]:
+    """Check what :func:`compare_scenarios` is asked, without a city or a run: the scenario
+    files, their names and city, the replication counts and the output folder. The
+    ``twin compare`` command calls it before it starts a cluster.
+
+    Returns
+    -------
+    The base and the options loaded, the replications to start with and the most allowed.
+
+    Raises
+    ------
+    ScenarioError, ComparisonError
+        See :func:`compare_scenarios`.
+    """
+    base = base if isinstance(base, Scenario) else load_scenario(base)
+    options = tuple(o if isinstance(o, Scenario) else load_scenario(o) for o in options)
+    if not options:
+        raise ComparisonError("give at least one option to compare with the base")
+    names = [base.name, *(o.name for o in options)]
+    if len(set(names)) != len(names):
+        raise ComparisonError(
+            f"scenario names repeat ({names}); each scenario of a comparison needs its own "
+            "name ([scenario] name)"
+        )
+    cities = {s.city for s in (base, *options)}
+    if len(cities) > 1:
+        raise ComparisonError(
+            f"the scenarios name different cities ({sorted(cities)}); compare scenarios of one city"
+        )
+    n = base.replications if replications is None else replications
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ComparisonError(f"replications = {n!r}; give a whole number >= 1")
+    cap = max_replications if max_replications is not None else max(10, 4 * n)
+    if ci_width is not None and not (ci_width > 0):
+        raise ComparisonError(f"--ci-width {ci_width!r}; give a share above 0, e.g. 0.05")
+    if cap < n:
+        raise ComparisonError(f"--max-replications {cap} is below the {n} replications asked")
+    _check_folder(Path(out_dir), base, options, force=force)
+    return base, options, n, cap
 
 
 def compare_scenarios(
@@ -152,30 +209,15 @@ def compare_scenarios(
         The output folder holds something else, the scenarios name different cities, two
         scenarios share a name, or the replication counts are not positive.
     """
-    base = base if isinstance(base, Scenario) else load_scenario(base)
-    options = tuple(o if isinstance(o, Scenario) else load_scenario(o) for o in options)
-    if not options:
-        raise ComparisonError("give at least one option to compare with the base")
-    names = [base.name, *(o.name for o in options)]
-    if len(set(names)) != len(names):
-        raise ComparisonError(
-            f"scenario names repeat ({names}); each scenario of a comparison needs its own "
-            "name ([scenario] name)"
-        )
-    cities = {s.city for s in (base, *options)}
-    if len(cities) > 1:
-        raise ComparisonError(
-            f"the scenarios name different cities ({sorted(cities)}); compare scenarios of one city"
-        )
-    n = base.replications if replications is None else replications
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ComparisonError(f"replications = {n!r}; give a whole number >= 1")
-    cap = max_replications if max_replications is not None else max(10, 4 * n)
-    if ci_width is not None and not (ci_width > 0):
-        raise ComparisonError(f"--ci-width {ci_width!r}; give a share above 0, e.g. 0.05")
-    if cap < n:
-        raise ComparisonError(f"--max-replications {cap} is below the {n} replications asked")
-    _check_folder(Path(out_dir), base, options, force=force)
+    base, options, n, cap = check_comparison(
+        base,
+        options,
+        out_dir=out_dir,
+        replications=replications,
+        ci_width=ci_width,
+        max_replications=max_replications,
+        force=force,
+    )
     if city is None:
         city, bundle = scenario_city(base)
     scenarios = (base, *options)
@@ -213,6 +255,10 @@ def _check_folder(folder: Path, base: Scenario, options, *, force: bool) -> None
     ``force``) holds a comparison of other scenarios."""
     if folder.exists() and not folder.is_dir():
         raise ComparisonError(f"{folder} is a file; give a folder for the comparison")
+    try:
+        check_writable(folder / "runs", option="-o")
+    except OutputError as exc:
+        raise ComparisonError(str(exc)) from None
     if folder.is_dir() and any(folder.iterdir()):
         if not (folder / MARKER).is_file():
             raise ComparisonError(

@@ -129,7 +129,12 @@ def rerun(
     manifest, recorded = read_recorded(run_dir)
     spec = RunSpec.from_dict(manifest["spec"], where=f"{run_dir / 'manifest.json'} spec")
     if output is not None:
-        check_run_dir(output, force=force)
+        bundle = city if isinstance(city, str | Path) else spec.city.bundle or None
+        check_run_dir(
+            output,
+            force=force,
+            inputs={"the run folder run again": run_dir, "the city bundle": bundle},
+        )
     if not isinstance(city, City):
         city = _load_city(city, spec)
     result = run(city, spec, progress=progress)

@@ -26,7 +26,7 @@ import json
 import math
 import os
 import shutil
-import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,8 @@ from sim.records import TABLES, to_arrow
 from sim.result import RunResult
 from sim.spec import RunSpec
 from twin.build.osm import file_sha256
-from twin.errors import TwinError
+from twin.errors import OutputError, TwinError
+from twin.output_paths import check_output_folder, replace_folder, staging_folder
 
 __all__ = ["RUN_FILES", "RunDirError", "check_run_dir", "is_run_dir", "read_run", "write_run"]
 
@@ -66,40 +67,49 @@ def is_run_dir(folder: str | Path) -> bool:
     )
 
 
-def check_run_dir(run_dir: str | Path, *, force: bool = False) -> Path:
+def check_run_dir(
+    run_dir: str | Path,
+    *,
+    force: bool = False,
+    inputs: Mapping[str, str | Path | None] | None = None,
+    option: str = "-o",
+) -> Path:
     """Refuse an output folder that already holds something, unless ``force`` and it is an
-    earlier run folder (:func:`is_run_dir`).
+    earlier run folder (:func:`is_run_dir`); refuse one of the command's inputs, a folder
+    holding one or lying inside an input folder, and a place that cannot be written
+    (:func:`twin.output_paths.check_output_folder`).
 
     Called before a run starts, so a user learns about the clash before waiting for it.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder to write.
+    force
+        Allow replacing an earlier run folder.
+    inputs
+        The command's inputs by description (``{"the city bundle": path}``).
+    option
+        The option that named ``run_dir``, for messages.
 
     Raises
     ------
     RunDirError
         ``run_dir`` is a file, or a folder that is not empty (without ``force``) or that holds
-        anything but an earlier run's files (even with ``force``).
+        anything but an earlier run's files (even with ``force``), an input, or not writable.
     """
-    run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise RunDirError(f"{run_dir} exists and is a file; give a folder path for the run")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        if not force:
-            raise RunDirError(
-                f"{run_dir} already exists and is not empty; choose another folder, or pass "
-                "--force (force=True) to replace an earlier run written there"
-            )
-        if not is_run_dir(run_dir):
-            raise RunDirError(
-                f"{run_dir} holds files that are not an earlier run's (no run manifest, or "
-                "other files beside it); --force replaces only a run folder, so choose "
-                "another folder for the run"
-            )
-    parent = run_dir.parent if run_dir.parent != Path() else Path()
-    probe = parent
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not os.access(probe, os.W_OK):
-        raise RunDirError(f"cannot write in {probe}; choose a folder you can write to")
-    return run_dir
+    try:
+        return check_output_folder(
+            run_dir,
+            what="run",
+            earlier=is_run_dir,
+            force=force,
+            inputs=inputs,
+            option=option,
+            within_inputs=True,
+        )
+    except OutputError as exc:
+        raise RunDirError(str(exc)) from None
 
 
 def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) -> Path:
@@ -124,9 +134,7 @@ def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) ->
         See :func:`check_run_dir`.
     """
     run_dir = check_run_dir(run_dir, force=force)
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir.parent / f".{run_dir.name}.tmp-{uuid.uuid4().hex[:12]}"
-    tmp.mkdir()
+    tmp = staging_folder(run_dir)
     try:
         files: dict[str, dict[str, Any]] = {}
         for name, table in result.tables.items():
@@ -147,7 +155,7 @@ def write_run(result: RunResult, run_dir: str | Path, *, force: bool = False) ->
             manifest["timers_s"] = {k: round(float(v), 4) for k, v in result.timers.items()}
         _write_json(manifest, tmp / "manifest.json")
         _fsync_dir(tmp)
-        _swap_into_place(tmp, run_dir)
+        replace_folder(tmp, run_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -249,20 +257,3 @@ def _fsync_dir(folder: Path) -> None:
     for path in folder.iterdir():
         with path.open("rb") as fh:
             os.fsync(fh.fileno())
-
-
-def _swap_into_place(tmp: Path, run_dir: Path) -> None:
-    """Rename ``tmp`` to ``run_dir``; an existing (empty or forced) folder is moved aside
-    first and removed only after the new one is in place."""
-    old = None
-    if run_dir.exists():
-        old = run_dir.parent / f".{run_dir.name}.old-{uuid.uuid4().hex[:12]}"
-        run_dir.replace(old)
-    try:
-        tmp.replace(run_dir)
-    except BaseException:
-        if old is not None:
-            old.replace(run_dir)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -57,6 +57,7 @@ __all__ = [
     "PROGRESS_INTERVAL",
     "STREAMS",
     "TRAFFIC_KPIS",
+    "check_city",
     "run",
 ]
 
@@ -115,7 +116,7 @@ def run(
         Trips miss columns, name nodes outside the network or depart outside the window.
     """
     t_begin = time.perf_counter()
-    _check_city(city, spec)
+    check_city(city, spec)
     vehicles = typed(spec, "vehicles")
     run_city = _with_added_roads(city, spec)
     streams = dict(zip(STREAMS, np.random.default_rng(spec.seed).spawn(len(STREAMS)), strict=True))
@@ -191,10 +192,11 @@ def run(
         if model is None:
             continue
         skipped = getattr(model, "skipped", None)
-        if skipped:
+        if skipped:  # one note for the part; its kinds need none of their own
             notes.append(f"{part} not simulated: {skipped}")
-        for kind, reason in (getattr(model, "skipped_kinds", None) or {}).items():
-            notes.append(f"{kind} incidents not simulated: {reason}")
+        else:
+            for kind, reason in (getattr(model, "skipped_kinds", None) or {}).items():
+                notes.append(f"{kind} incidents not simulated: {reason}")
         for key, value in model.kpis().items():
             if key in kpis:
                 log.warning("KPI %r reported by %s overrides an earlier part's value", key, part)
@@ -239,7 +241,14 @@ def run(
     )
 
 
-def _check_city(city: City, spec: RunSpec) -> None:
+def check_city(city: City, spec: RunSpec) -> None:
+    """Refuse to run ``spec`` on a city other than the one it was made for (by checksum).
+
+    Raises
+    ------
+    SpecError
+        The checksums differ; the message names both cities.
+    """
     checksum = city_checksum(city)
     if checksum != spec.city.checksum:
         where = f" (bundle {spec.city.bundle})" if spec.city.bundle else ""

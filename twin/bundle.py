@@ -6,8 +6,8 @@ A bundle is an uncompressed zip archive (any zip tool can list it):
 member                     content
 =========================  ==============================================================
 ``meta.json``              format name and version, city name, CRS, network road classes,
-                           and the build metadata (``City.meta``: source path and SHA-256,
-                           build parameters, package versions, what was dropped, build time)
+                           and the build metadata (``City.meta``: source path, SHA-256 and
+                           date, build parameters, package versions, what was dropped, notes)
 ``drive/<array>.npy``      the drive network's CSR arrays (:class:`twin.network.Network`
                            fields, the nodes' junction ``control`` among them), one ``.npy``
                            each; ``drive/name.json`` the edge names;
@@ -26,8 +26,10 @@ member                     content
 
 Bundles are written atomically (a temporary file in the same folder, then
 :func:`os.replace`), so a reader never sees half a bundle and a failed build leaves the
-old one in place. The zip format checks every member's CRC-32 on reading, so a damaged
-bundle is reported, not half-loaded.
+old one in place; only a bundle (or a damaged one, named ``*.twin``) is ever replaced.
+They are reproducible: the same city gives the same bytes (no build time; every member
+dated :data:`MEMBER_TIME`; ``meta.json`` with sorted keys). The zip format checks every
+member's CRC-32 on reading, so a damaged bundle is reported, not half-loaded.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from twin.city import City
 from twin.errors import BundleError, SourceNotFoundError, TwinError
 from twin.geometry import CityGeometry, Polylines
 from twin.network import EDGE_ARRAYS, NODE_ARRAYS, Network
+from twin.output_paths import check_output_file
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +98,19 @@ def _parquet_bytes(table: pd.DataFrame, name: str) -> bytes:
     return buffer.getvalue()
 
 
+#: The time every member of a bundle carries (the earliest a zip file can hold), so that
+#: two builds of one source are the same bytes; the source's date is in ``meta.json``.
+MEMBER_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=MEMBER_TIME)
+    info.create_system = 3  # Unix, whatever the platform writing it
+    info.external_attr = 0o644 << 16
+    info.compress_type = zipfile.ZIP_STORED
+    return info
+
+
 def write_bundle(city: City, path: str | Path) -> Path:
     """Write a city to a ``.twin`` bundle, atomically.
 
@@ -109,8 +125,15 @@ def write_bundle(city: City, path: str | Path) -> Path:
     Returns
     -------
     The path written.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a folder, a file that is not a bundle, or cannot be written.
+    BundleError
+        A table of the city cannot be stored.
     """
-    path = Path(path)
+    path = check_output_file(path, what="a city bundle", replaceable=replaceable_bundle)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {
         "format": BUNDLE_FORMAT,
@@ -128,9 +151,8 @@ def write_bundle(city: City, path: str | Path) -> Path:
         "meta": city.meta,
         "geometry": city.geometry is not None,
     }
-    members: list[tuple[str, bytes]] = [
-        ("meta.json", json.dumps(header, default=_json_default, ensure_ascii=False).encode())
-    ]
+    text = json.dumps(header, default=_json_default, ensure_ascii=False, sort_keys=True)
+    members: list[tuple[str, bytes]] = [("meta.json", text.encode())]
     for kind in _NETWORKS:
         network: Network = getattr(city, kind)
         for name, array in network.arrays().items():
@@ -156,7 +178,7 @@ def write_bundle(city: City, path: str | Path) -> Path:
         with os.fdopen(fd, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
                 for member, data in members:
-                    archive.writestr(member, data)
+                    archive.writestr(_member(member), data)
             fh.flush()
             os.fsync(fh.fileno())
         umask = os.umask(0)
@@ -170,6 +192,23 @@ def write_bundle(city: City, path: str | Path) -> Path:
     return path
 
 
+def _rebuild(path: Path) -> str:
+    """How to make the bundle ``path`` should be, never a command that writes over a file
+    that is not a bundle."""
+    if path.suffix == SUFFIX:
+        return f"rebuild it with `twin build SOURCE -o {path}`"
+    return "give a .twin bundle made by `twin build SOURCE -o CITY.twin`"
+
+
+def _osm_format(path: Path) -> str | None:
+    from twin.build.osm import osm_format
+
+    try:
+        return osm_format(path)
+    except TwinError:
+        return None
+
+
 def _open(path: Path) -> zipfile.ZipFile:
     if not path.exists():
         raise SourceNotFoundError(
@@ -181,10 +220,35 @@ def _open(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
+        if _osm_format(path) is not None:
+            from twin.build.osm import bundle_name
+
+            raise BundleError(
+                f"{path} is an OSM file, not a .twin city bundle; build a bundle from it with "
+                f"`twin build {path} -o {bundle_name(path)}` and give that bundle"
+            ) from None
         raise BundleError(
             f"{path} is not a .twin bundle (it is not a readable zip archive: {exc}); it may "
-            f"be truncated or another kind of file. Rebuild it with `twin build -o {path}`"
+            f"be truncated or another kind of file: {_rebuild(path)}"
         ) from exc
+
+
+def replaceable_bundle(path: str | Path) -> bool:
+    """Whether ``twin build`` may write over the existing file ``path``: a bundle of any
+    format version (:func:`is_bundle`), or a damaged one (a file named ``*.twin``).
+    Any other file (``notes.txt``, an OSM file) is kept."""
+    return Path(path).suffix == SUFFIX or is_bundle(path)
+
+
+def is_bundle(path: str | Path) -> bool:
+    """Whether ``path`` is a city bundle of any format version (a zip archive whose
+    ``meta.json`` names the bundle format)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            header = json.loads(archive.read("meta.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return False
+    return isinstance(header, dict) and header.get("format") == BUNDLE_FORMAT
 
 
 def _header(archive: zipfile.ZipFile, path: Path) -> dict:
@@ -196,9 +260,9 @@ def _header(archive: zipfile.ZipFile, path: Path) -> dict:
             "with `twin build`"
         ) from None
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise BundleError(f"{path}: meta.json is damaged ({exc}); rebuild the bundle") from exc
+        raise BundleError(f"{path}: meta.json is damaged ({exc}); {_rebuild(path)}") from exc
     if not isinstance(header, dict) or header.get("format") != BUNDLE_FORMAT:
-        raise BundleError(f"{path} is not a Huế Twin city bundle; rebuild it with `twin build`")
+        raise BundleError(f"{path} is not a Huế Twin city bundle; {_rebuild(path)}")
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         raise BundleError(

@@ -135,8 +135,9 @@ class City:
     node_zone
         ``int32[drive.n_nodes]``: zone of each drive node.
     meta
-        Build metadata: ``source`` (path), ``source_sha256``, ``params``, ``versions``,
-        ``built_at``, ``dropped`` (what the connectivity filter removed) and so on.
+        Build metadata: ``source`` (path), ``source_sha256``, ``source_date``, ``params``,
+        ``versions``, ``dropped`` (what the connectivity filter removed), ``notes`` (what a
+        user should know about the build) and so on.
     geometry
         The shapes of the roads, footpaths and water, for views and maps; ``None`` for a
         city built without them (a GMNS network, a synthetic city): see :meth:`shapes`.

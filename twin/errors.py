@@ -16,6 +16,7 @@ __all__ = [
     "KernelInputError",
     "OSMReadError",
     "OfflineError",
+    "OutputError",
     "RoadNotFoundError",
     "SourceNotFoundError",
     "TripsError",
@@ -53,6 +54,11 @@ class ConfigError(TwinError, ValueError):
 
 class TripsError(TwinError, ValueError):
     """Trips (synthesised or read from CSV) are malformed or do not fit the city."""
+
+
+class OutputError(TwinError, FileExistsError):
+    """An output path is taken by something the command did not write, is one of its
+    inputs, or cannot be written."""
 
 
 class RoadNotFoundError(TwinError, LookupError):

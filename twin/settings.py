@@ -126,3 +126,27 @@ def default_osm_path() -> Path:
             "twin.toml, or pass a SOURCE to `twin build`"
         )
     return path
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention: the date a build records
+    instead of the time it ran), whole seconds since 1970-01-01 UTC; ``None`` when unset.
+
+    Raises
+    ------
+    ConfigError
+        It is set to something that is not a whole number of seconds.
+    """
+    text = os.environ.get("SOURCE_DATE_EPOCH")
+    if text is None:
+        return None
+    try:
+        epoch = int(text)
+    except ValueError:
+        epoch = -1
+    if not 0 <= epoch < 253_402_300_800:  # before the year 10000
+        raise ConfigError(
+            f"SOURCE_DATE_EPOCH={text!r} is not a date; give whole seconds since 1970-01-01 "
+            "UTC (e.g. SOURCE_DATE_EPOCH=$(date +%s)), or unset it"
+        )
+    return epoch

@@ -9,17 +9,18 @@ GIF by Pillow. Both are written to a temporary file and renamed into place.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from viz.errors import VizError
-from viz.files import atomic_path
+from viz.files import atomic_path, mark
 from viz.render import Renderer
 from viz.views import View
 
-__all__ = ["ANIMATION_SUFFIXES", "animate"]
+__all__ = ["ANIMATION_SUFFIXES", "MAX_SECONDS_PER_FRAME", "animate", "check_seconds_per_frame"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,27 @@ log = logging.getLogger(__name__)
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 #: Image size of a frame, pixels, by the number of panels (multiples of 16 for video codecs).
 FRAME_SIZE = {1: (1280, 800), 2: (1600, 720), 3: (1920, 704), 4: (1280, 960)}
+#: The longest a frame stays on screen, seconds (a GIF's delay has 16 bits of 10 ms).
+MAX_SECONDS_PER_FRAME = 60.0
+
+
+def check_seconds_per_frame(seconds: float) -> float:
+    """``seconds`` when it is a time a frame can stay on screen (0.01 to
+    :data:`MAX_SECONDS_PER_FRAME`).
+
+    Raises
+    ------
+    VizError
+        Not a number in that range.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise VizError(f"seconds per frame must be a number; got {seconds!r}")
+    if not (math.isfinite(seconds) and 0.01 <= seconds <= MAX_SECONDS_PER_FRAME):
+        raise VizError(
+            f"--frame-seconds {seconds:g}: a frame stays on screen from 0.01 to "
+            f"{MAX_SECONDS_PER_FRAME:g} seconds; give e.g. --frame-seconds 0.4"
+        )
+    return float(seconds)
 
 
 def animate(
@@ -62,8 +84,9 @@ def animate(
     Raises
     ------
     VizError
-        Another suffix, or no interval to show.
+        Another suffix, a time per frame out of range, or no interval to show.
     """
+    seconds_per_frame = check_seconds_per_frame(seconds_per_frame)
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in ANIMATION_SUFFIXES:
@@ -104,6 +127,7 @@ def _write_mp4(frames, path: Path, *, size: tuple[int, int], fps: float) -> None
         quality=7,
         macro_block_size=16,
         ffmpeg_log_level="error",
+        output_params=["-metadata", f"comment={mark('render')}"],
     )
     writer.send(None)
     try:
@@ -123,4 +147,12 @@ def _write_gif(frames, path: Path, *, ms: int) -> None:
         if width > 1000:  # GIFs are for sharing: keep them light
             image = image.resize((1000, round(height * 1000 / width)), Image.Resampling.LANCZOS)
         images.append(image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=0))
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=ms, loop=0)
+    images[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=ms,
+        loop=0,
+        comment=mark("render"),
+    )

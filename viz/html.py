@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from viz.errors import VizError
-from viz.files import atomic_write_text
+from viz.files import atomic_write_text, mark_html
 from viz.scene import Scene
 from viz.text import say
 
@@ -144,5 +144,7 @@ def scene_html(renderer, scenes: Sequence[Scene], *, lang: str) -> str:
 
 
 def write_scene_html(renderer, scenes: Sequence[Scene], path: str | Path, *, lang: str) -> Path:
-    """Write :func:`scene_html` to ``path``, atomically."""
-    return atomic_write_text(Path(path), scene_html(renderer, scenes, lang=lang))
+    """Write :func:`scene_html` to ``path``, atomically, marked as written by
+    ``twin render``."""
+    page = mark_html(scene_html(renderer, scenes, lang=lang), "render")
+    return atomic_write_text(Path(path), page)

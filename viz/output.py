@@ -8,16 +8,40 @@ from pathlib import Path
 from twin.city import City
 from viz.animate import ANIMATION_SUFFIXES, animate
 from viz.errors import VizError
-from viz.files import atomic_path
+from viz.files import atomic_path, mark
 from viz.html import write_scene_html
 from viz.render import Renderer
 from viz.results import load_results
 from viz.views import View, ViewOptions
 
-__all__ = ["OUTPUT_SUFFIXES", "load_view", "show_view", "write_image", "write_view"]
+__all__ = [
+    "OUTPUT_SUFFIXES",
+    "check_output_suffix",
+    "load_view",
+    "show_view",
+    "write_image",
+    "write_view",
+]
 
 #: Files a view is written to.
 OUTPUT_SUFFIXES = (".png", ".html", *ANIMATION_SUFFIXES)
+
+
+def check_output_suffix(path: str | Path) -> str:
+    """The format of the file ``path`` (its suffix, lower case).
+
+    Raises
+    ------
+    VizError
+        A suffix that is not one of :data:`OUTPUT_SUFFIXES`.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        raise VizError(
+            f"{path}: the output's suffix picks its format; use one of {', '.join(OUTPUT_SUFFIXES)}"
+        )
+    return suffix
 
 
 def load_view(
@@ -51,9 +75,12 @@ def load_view(
 def write_image(image, path: str | Path) -> Path:
     """Write an ``uint8[h, w, 3]`` image as PNG, atomically."""
     from PIL import Image
+    from PIL.PngImagePlugin import PngInfo
 
+    info = PngInfo()
+    info.add_text("Software", mark("render"))
     with atomic_path(path) as tmp:
-        Image.fromarray(image).save(tmp, format="PNG", optimize=False)
+        Image.fromarray(image).save(tmp, format="PNG", optimize=False, pnginfo=info)
     return Path(path)
 
 
@@ -74,11 +101,7 @@ def write_view(
         Another suffix.
     """
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise VizError(
-            f"{path}: the output's suffix picks its format; use one of {', '.join(OUTPUT_SUFFIXES)}"
-        )
+    suffix = check_output_suffix(path)
     if suffix in ANIMATION_SUFFIXES:
         return animate(
             view,

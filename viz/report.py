@@ -28,7 +28,7 @@ from twin.city import City
 from twin.clock import format_clock
 from viz import charts
 from viz.errors import ResultsError
-from viz.files import atomic_write_text
+from viz.files import atomic_write_text, mark
 from viz.html import check_offline, scene_html
 from viz.measures import measure, road_series, window_mean
 from viz.render import Renderer
@@ -442,6 +442,7 @@ def report_html(
         scene=scene_page,
         method=_w("method_text", lang, n=n),
         made=_w("made", lang, date=datetime.now(UTC).date().isoformat()),
+        generator=mark("report"),
     )
     check_offline(page)  # the scene is in an escaped srcdoc; it was checked on its own
     return page

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twin.city import City, city_checksum
 from twin.clock import parse_clock
 from viz.errors import CityMismatchError, EmptyResultError, ResultsError
 
@@ -37,6 +38,8 @@ __all__ = [
     "LINK_COLUMNS",
     "Results",
     "Side",
+    "check_result_folders",
+    "check_results_city",
     "is_comparison",
     "is_run",
     "load_results",
@@ -164,6 +167,26 @@ def is_comparison(folder: str | Path) -> bool:
     return (Path(folder) / "comparison.json").is_file()
 
 
+def check_result_folders(paths: Sequence[str | Path]) -> None:
+    """Refuse, before anything is read, a path that is not a run or comparison folder.
+
+    Raises
+    ------
+    ResultsError
+        A path does not exist, or holds neither a ``manifest.json`` nor a
+        ``comparison.json``.
+    """
+    for folder in map(Path, paths):
+        if not folder.is_dir():
+            raise ResultsError(f"{folder} does not exist; give a run or comparison folder")
+        if not ((folder / "manifest.json").is_file() or is_comparison(folder)):
+            raise ResultsError(
+                f"{folder} is neither a run folder (no manifest.json) nor a comparison folder "
+                "(no comparison.json); give a folder written by `twin run -o DIR` or "
+                "`twin compare -o DIR`"
+            )
+
+
 # -- loading -------------------------------------------------------------------------------
 def load_results(paths: Sequence[str | Path]) -> Results:
     """The sides of a view: one comparison folder (its base and options), or 1-4 run folders.
@@ -181,6 +204,7 @@ def load_results(paths: Sequence[str | Path]) -> Results:
     paths = [Path(p) for p in paths]
     if not paths:
         raise ResultsError("give a run folder (twin run -o DIR) or a comparison folder")
+    check_result_folders(paths)
     comparisons = [p for p in paths if is_comparison(p)]
     if comparisons:
         if len(paths) > 1:
@@ -218,6 +242,22 @@ def check_same_city(sides: Sequence[Side]) -> None:
                 "each manifest.json's spec.city); show side by side only runs of one city, "
                 "or run them again on the same bundle"
             )
+
+
+def check_results_city(results: Results, city: City) -> None:
+    """Refuse a city the results were not made on (their manifests' city checksum).
+
+    Raises
+    ------
+    CityMismatchError
+        The checksums differ.
+    """
+    if results.city_checksum and results.city_checksum != city_checksum(city):
+        raise CityMismatchError(
+            f"the results were made on another city than {city.name!r} (city checksum "
+            f"{results.city_checksum[:12]}… in their manifest); give the bundle they were "
+            "run on with --city, or leave --city out for the default city"
+        )
 
 
 def _renamed(side: Side, name: str) -> Side:

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from twin.city import City, city_checksum
+from twin.city import City
 from twin.clock import format_clock, parse_clock
 from twin.geometry import Polylines
 from viz import meshes
-from viz.errors import CityMismatchError, VizError
+from viz.errors import VizError
 from viz.measures import (
     Measure,
     difference_limits,
@@ -36,7 +36,7 @@ from viz.measures import (
     zone_measure,
     zone_values,
 )
-from viz.results import INTERVAL_S, Results, Side
+from viz.results import INTERVAL_S, Results, Side, check_results_city
 from viz.scene import Camera, CityMeshes, Label, Layer, Scene, camera, nice_length
 from viz.text import check_lang, say
 
@@ -106,12 +106,8 @@ class View:
         self.lang = check_lang(options.lang)
         self.options = options
         self.measure: Measure = measure(options.color)
-        if check_city and results.city_checksum and results.city_checksum != city_checksum(city):
-            raise CityMismatchError(
-                f"the results were made on another city than {city.name!r} (city checksum "
-                f"{results.city_checksum[:12]}… in their manifest); give the bundle they were "
-                "run on with --city, or leave --city out for the default city"
-            )
+        if check_city:
+            check_results_city(results, city)
         self.city, self.results = city, results
         self.sides: tuple[Side, ...] = results.sides
         if options.diff and len(self.sides) < 2:

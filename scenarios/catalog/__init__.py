@@ -21,6 +21,7 @@ from scenarios.catalog.errors import (
 )
 from scenarios.catalog.registry import (
     catalog_root,
+    check_catalog_root,
     forget_runs,
     list_runs,
     prune,
@@ -40,6 +41,7 @@ __all__ = [
     "RunFolderError",
     "UnknownKPIError",
     "catalog_root",
+    "check_catalog_root",
     "forget_runs",
     "list_runs",
     "prune",

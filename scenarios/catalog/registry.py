@@ -47,6 +47,7 @@ __all__ = [
     "Problem",
     "Scan",
     "catalog_root",
+    "check_catalog_root",
     "forget_runs",
     "list_runs",
     "prune",
@@ -115,6 +116,24 @@ def catalog_root(root: str | Path | None = None) -> Path:
 
         root = get_settings().runs_dir
     return Path(root).expanduser().resolve()
+
+
+def check_catalog_root(root: str | Path | None = None) -> Path:
+    """The results root (:func:`catalog_root`), refused when it is a file: ``twin runs`` and
+    ``twin query`` read it, ``twin run`` checks it before a run that it will register.
+
+    Raises
+    ------
+    CatalogError
+        The root is a file.
+    """
+    root = catalog_root(root)
+    if root.exists() and not root.is_dir():
+        raise CatalogError(
+            f"the results root {root} is a file; give a folder with --root (or set "
+            "TWIN_RUNS_DIR or runs_dir in twin.toml)"
+        )
+    return root
 
 
 def register_run(
@@ -212,7 +231,7 @@ def scan(root: str | Path | None = None) -> Scan:
     A registration whose folder was deleted, is incomplete, or now holds a run that is not
     registered is skipped and reported in :attr:`Scan.problems`, never raised.
     """
-    root = catalog_root(root)
+    root = check_catalog_root(root)
     registrations = root / CATALOG_FOLDER
     problems: list[Problem] = []
     by_path: dict[Path, list[tuple[Path, dict[str, Any]]]] = {}

@@ -374,8 +374,8 @@ def propose_stations(
     Raises
     ------
     SitingError
-        ``k`` is not between 1 and the number of candidates, an unknown model, or a
-        standard that leaves no time to drive.
+        ``k`` is not between 1 and the number of candidates, an unknown model, a
+        standard that leaves no time to drive, or a city that gives no calls to cover.
     NoUnitsError
         New stations would have no units.
     ConfigError
@@ -402,6 +402,14 @@ def propose_stations(
     profile = params.hourly_profile["medical" if unit_type == "ambulance" else "fire"]
     times = planning_link_times(hourly, profile)
     demand = calls_by_node(city, params, unit_type)
+    if not demand.sum() > 0:
+        why = (
+            "the rates of the incidents they answer are 0; raise them"
+            if residents_by_node(city).sum() > 0
+            else "it has no residents, whom calls come from; build it from OSM, which spreads "
+            "--population N over its buildings or streets"
+        )
+        raise SitingError(f"{city.name} gives no {unit_type} calls to cover: {why}")
     taken = {s.node for s in existing}
     candidates = np.array(
         [c for c in candidate_nodes(city, max_candidates=max_candidates) if c not in taken],
@@ -499,7 +507,8 @@ def simulate_check(
     flow), from 00:00 to 03:00 the next day so that late calls are answered; calls placed
     during the day (00:00-24:00) count. Both variants of a seed are the same specification
     but for the stations, so they have the same incidents and service times (common random
-    numbers).
+    numbers). When the city has no station of ``unit_type`` with units, no call is reached
+    before the new stations (``response_before`` is NaN) and only the "after" days run.
     """
     from sim.parameters import Layer
     from sim.runner import run
@@ -524,11 +533,20 @@ def simulate_check(
             overrides=emergency,
             replay=replay,
         )
-        for label, stations in (("before", spec.stations), ("after", (*spec.stations, *added))):
+        variants = {"after": (*spec.stations, *added)}
+        if any(s.unit_type == unit_type and s.units > 0 for s in spec.stations):
+            variants["before"] = spec.stations
+        for label, stations in variants.items():
             result = run(city, spec.replace(stations=stations), replay=congestion.recorded)
             table = result.incidents
             table = table[(table["call"] < DAY_S) & (table["unit_type"] == unit_type)]
             times[label].append(table["response_time"].to_numpy(float))
+            if progress is not None:
+                progress()
+        if "before" not in variants:
+            # the first stations of the type: before them no unit answers, so none of the
+            # same calls (common random numbers) is reached; nothing to simulate
+            times["before"].append(np.full(len(times["after"][-1]), np.nan))
             if progress is not None:
                 progress()
 

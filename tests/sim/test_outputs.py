@@ -135,7 +135,7 @@ def test_existing_folder_is_refused_unless_forced(result, tmp_path):
     (run_dir / "notes.txt").write_text("mine")
     with pytest.raises(RunDirError, match="not empty"):
         write_run(result, run_dir)
-    with pytest.raises(RunDirError, match="not an earlier run"):
+    with pytest.raises(RunDirError, match="other than an earlier run"):
         write_run(result, run_dir, force=True)  # --force replaces only an earlier run
     assert (run_dir / "notes.txt").read_text() == "mine"
     (run_dir / "notes.txt").unlink()

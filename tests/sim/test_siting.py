@@ -256,3 +256,47 @@ def test_bad_proposal_requests(grid, kwargs, error, match):
     kwargs = {"k": 1, "params": INSTANT, "minutes": 1.0, **kwargs}
     with pytest.raises(error, match=match):
         propose_stations(grid, kwargs.pop("k"), **kwargs)
+
+
+def test_the_first_stations_of_a_city_without_any(grid):
+    """No hospital: the first ambulance stations are proposed, and the check says that
+    before them no call was reached (the same calls as after, not none)."""
+    from dataclasses import replace
+
+    city = replace(grid, pois=grid.pois[grid.pois["category"] != "hospital"])
+    params = load_emergency_params(
+        overrides={**INSTANT, "demand": {"medical_per_1000_residents_per_day": 6}}
+    )
+    proposal = propose_stations(city, 1, params=params, minutes=1.0)
+    assert proposal.existing == () and proposal.objective_before == 0
+    assert proposal.objective_after > 0
+    free = Congestion(hourly_link_times(city.drive, None, params), "free flow")
+    ticks = []
+    check = simulate_check(
+        city,
+        free,
+        params,
+        proposal.stations,
+        unit_type="ambulance",
+        seeds=[0, 1],
+        minutes=1,
+        progress=lambda: ticks.append(1),
+    )
+    assert len(ticks) == 4  # two variants a day, the one not simulated too
+    assert check.calls > 50
+    assert len(check.response_before) == len(check.response_after) == check.calls
+    assert np.isnan(check.response_before).all()
+    assert check.before == 0 and check.before_by_seed == (0.0, 0.0)
+    assert check.after > 0.2
+
+
+def test_no_calls_no_siting(grid):
+    from dataclasses import replace
+
+    empty = replace(grid, zones=grid.zones.assign(population=0.0))
+    with pytest.raises(SitingError, match="grid 5x5 gives no ambulance calls to cover: it has no"):
+        propose_stations(empty, 1, params=INSTANT, minutes=1.0)
+    rates = {"medical_per_1000_residents_per_day": 0, "crashes_per_million_vehicle_km": 0}
+    none = {**INSTANT, "demand": rates}
+    with pytest.raises(SitingError, match="the rates of the incidents they answer are 0"):
+        propose_stations(grid, 1, params=none, minutes=1.0)

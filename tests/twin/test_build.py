@@ -322,13 +322,16 @@ def test_build_is_identical_under_any_hash_seed(tmp_path, town):
     for key, value in _network_arrays(a).items():
         assert np.array_equal(value, _network_arrays(b)[key]), key
     pd.testing.assert_frame_equal(a.pois, b.pois)
+    # and the bundles are the same bytes (tests/twin/test_reproducible.py)
+    assert here.read_bytes() == there.read_bytes()
 
 
 def test_population_parameter(town):
     assert town.population == pytest.approx(1000)
     assert build_city.__kwdefaults__["population"] == HUE_POPULATION == 652_572
-    with pytest.raises(ConfigError, match="population"):
-        build_city(TOWN, population=0)
+    for bad in (0, -5, float("nan"), float("inf"), 1e15):
+        with pytest.raises(ConfigError, match="population"):
+            build_city(TOWN, population=bad)
 
 
 def test_source_xor_place():
@@ -344,8 +347,13 @@ def test_meta_records_the_build(town):
     assert meta["source_format"] == "osm"
     assert meta["params"]["population"] == 1000
     assert {"osmnx", "osmium", "numpy", "python"} <= set(meta["versions"])
-    assert meta["built_at"].endswith("+00:00")
+    assert meta["source_date"].endswith("+00:00")
+    assert meta["source_date_from"] == "file modification time"  # tiny_town has no header date
+    assert "built_at" not in meta and "build_seconds" not in meta
     assert meta["tags"]["speed_tagged_km"] > 0
+    # the way cut by the extract's edge is counted, and said
+    assert meta["missing_nodes"] == {"ways": 1, "nodes": 1}
+    assert any("1 road references 1 node the file does not hold" in n for n in meta["notes"])
 
 
 def test_city_summary_counts_two_way_roads_once(town):
@@ -362,12 +370,16 @@ def test_city_summary_counts_two_way_roads_once(town):
 
 
 # -- the command line -------------------------------------------------------------------
-def test_cli_build_and_info(tmp_path, capsys):
+def test_cli_build_and_info(tmp_path, capsys, monkeypatch):
     out = tmp_path / "town.twin"
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["build", str(TOWN), "-o", str(out), "--population", "5000"]) == 0
     captured = capsys.readouterr()
-    assert "built" in captured.out and "[" in captured.err  # progress on stderr
+    assert "built" in captured.out and "[" in captured.err  # progress on a terminal
     assert out.is_file()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert main(["build", str(TOWN), "-o", str(out), "--population", "5000", "--force"]) == 0
+    assert capsys.readouterr().err == ""  # a log or a pipe gets no progress
     assert main(["build", str(TOWN), "-o", str(out), "--population", "5000"]) == 0
     assert "up to date" in capsys.readouterr().out
 

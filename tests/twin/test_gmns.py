@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 
 from tests.conftest import DATA
 from twin.build.gmns import read_gmns, write_gmns
-from twin.errors import GMNSError, SourceNotFoundError, TwinError
+from twin.build.road_classes import load_road_defaults
+from twin.errors import GMNSError, OutputError, SourceNotFoundError, TwinError
 
 SMALL = DATA / "gmns_small"
 
@@ -79,8 +81,10 @@ def test_write_refuses_a_non_empty_folder(tmp_path, grid):
     target = tmp_path / "busy"
     target.mkdir()
     (target / "keep.txt").write_text("mine")
-    with pytest.raises(GMNSError, match="not empty"):
+    with pytest.raises(OutputError, match="not empty"):
         write_gmns(grid, target)
+    with pytest.raises(OutputError, match="other than an earlier GMNS export"):
+        write_gmns(grid, target, overwrite=True)
     assert (target / "keep.txt").read_text() == "mine"
 
 
@@ -115,6 +119,67 @@ def test_missing_columns_and_bad_values(small_copy):
     links.assign(free_speed=-5).to_csv(small_copy / "link.csv", index=False)
     with pytest.raises(GMNSError, match="negative free_speed"):
         read_gmns(small_copy)
+
+
+def _edit(folder, table, **changes):
+    """Set cells of a GMNS table as text: ``column=(row, value)``."""
+    path = folder / f"{table}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for column, (row, value) in changes.items():
+        frame.loc[row, column] = value
+    frame.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "message"),
+    [
+        ("link", "free_speed", "NaN", "link.csv, row 3: free_speed 'NaN' is not a finite number"),
+        ("link", "length", "n/a", "link.csv, row 3: length 'n/a' is not a finite number"),
+        ("link", "lanes", "two", "link.csv, row 3: lanes 'two'"),
+        ("link", "capacity", "-inf", "link.csv, row 3: capacity '-inf'"),
+        ("link", "lanes", "0", "lanes must be above 0"),
+        ("node", "x_coord", "1e300", "node.csv, row 3: x_coord 1e300"),
+        ("node", "y_coord", "95", "is not a place on the Earth in EPSG:4326"),
+        ("node", "y_coord", "nan", "node.csv, row 3: y_coord 'nan'"),
+    ],
+)
+def test_values_are_checked_not_replaced(small_copy, table, column, value, message):
+    _edit(small_copy, table, **{column: (1, value)})
+    with pytest.raises(GMNSError, match=re.escape(message)):
+        read_gmns(small_copy)
+
+
+def test_blank_cells_take_the_defaults(small_copy):
+    """A blank cell is not a bad value: the road class default fills it, as documented."""
+    _edit(small_copy, "link", free_speed=(1, ""), length=(1, ""))
+    city = read_gmns(small_copy)
+    second = np.flatnonzero(city.drive.edge_id == 2)[0]
+    tertiary = load_road_defaults().loc["tertiary"]
+    assert city.drive.speed[second] == pytest.approx(tertiary["speed_kmh"] / 3.6)
+    assert city.drive.length[second] > 0  # the straight line between its nodes
+
+
+def test_a_projected_coordinate_off_the_earth(small_copy):
+    nodes = pd.read_csv(small_copy / "node.csv")
+    nodes = nodes.assign(x_coord=[745_000.0, 745_400.0, 1e300, 746_000.0], y_coord=1_815_000.0)
+    nodes.to_csv(small_copy / "node.csv", index=False)
+    with pytest.raises(GMNSError, match=r"node\.csv, row 4: x_coord 1e\+300"):
+        read_gmns(small_copy, crs="EPSG:32648")
+
+
+def test_duplicate_link_ids_and_empty_tables(small_copy):
+    links = pd.read_csv(small_copy / "link.csv")
+    pd.concat([links, links.iloc[[2]]]).to_csv(small_copy / "link.csv", index=False)
+    with pytest.raises(GMNSError, match=r"duplicate link_id 3 \(rows \[4, 7\]\)"):
+        read_gmns(small_copy)
+    links.iloc[0:0].to_csv(small_copy / "link.csv", index=False)
+    with pytest.raises(GMNSError, match=r"link\.csv has no links"):
+        read_gmns(small_copy)
+
+
+def test_a_file_given_as_the_folder(small_copy):
+    with pytest.raises(GMNSError, match="is a file; a GMNS network is the folder"):
+        read_gmns(small_copy / "node.csv")
 
 
 def test_units_and_crs(small_copy):

@@ -10,6 +10,7 @@ from PIL import Image
 from tests.viz.conftest import browse
 from tests.viz.town import SCRIPT_NAME
 from viz.errors import NoDisplayError, VizError
+from viz.files import mark, written_by
 from viz.html import check_offline
 from viz.output import write_view
 from viz.render import Renderer
@@ -68,7 +69,16 @@ def test_png_html_gif_and_mp4_by_suffix(river_town, results, tmp_path):
     assert frames == 3
     with pytest.raises(VizError, match="suffix picks its format"):
         write_view(view, tmp_path / "v.jpg")
+    with pytest.raises(VizError, match="--frame-seconds 0: a frame stays on screen"):
+        write_view(view, tmp_path / "v.gif", seconds_per_frame=0)
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+    # each carries twin render's mark, so that twin render may replace it, and only it
+    with Image.open(png) as image:
+        assert image.text["Software"] == mark("render")
+    with Image.open(gif) as animation:
+        assert animation.info["comment"] == mark("render").encode()
+    for path in (png, gif, mp4):
+        assert written_by(path, "render") and not written_by(path, "report")
 
 
 def test_the_html_scene_opens_offline_in_chromium(river_town, results, tmp_path):

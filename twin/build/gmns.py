@@ -11,7 +11,10 @@ Units and CRS, in order of precedence: the ``long_length``/``speed``/``crs`` arg
 ``config.csv``, then defaults (metres, km/h, and longitude/latitude when every coordinate
 fits in it). Missing link fields are filled from the road-class defaults by
 ``facility_type`` (an OSM highway class such as ``primary``; ``residential`` otherwise);
-a missing ``length`` is the straight line between the link's nodes.
+a missing ``length`` is the straight line between the link's nodes. Only a blank cell is
+missing: any other value must be what its field holds (``NaN``, ``n/a``, ``inf`` or text in
+a numeric field, a repeated ``link_id``, a node off the Earth, a table without rows are each
+a :class:`~twin.errors.GMNSError` naming the file, the row and the fix), never replaced.
 
 A GMNS city has no POIs or buildings; zones come from ``node.csv``'s ``zone_id`` when
 given (one zone otherwise) and hold no population: bring trips with ``--trips``.
@@ -19,19 +22,21 @@ given (one zone otherwise) and hold no population: bring trips with ``--trips``.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
-import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyproj
 
+from twin.build.osm import file_sha256
+from twin.build.road_classes import load_road_defaults
 from twin.city import City
 from twin.errors import GMNSError, SourceNotFoundError
 from twin.network import Network, stable_edge_ids
-from twin.build.road_classes import load_road_defaults
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +59,15 @@ _LINK_REQUIRED = ("link_id", "from_node_id", "to_node_id")
 
 
 def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
+    """A GMNS table as text, blank cells missing (``NaN``); any other cell as written, so
+    that ``NaN`` or ``n/a`` in a numeric column is reported, never taken for a blank."""
     if not path.is_file():
         raise SourceNotFoundError(
             f"{path} does not exist; a GMNS folder needs node.csv and link.csv "
             "(see https://github.com/zephyr-data-specs/GMNS)"
         )
     try:
-        table = pd.read_csv(path, skipinitialspace=True)
+        table = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GMNSError(f"{path}: not a readable CSV ({exc})") from exc
     table.columns = [str(c).strip() for c in table.columns]
@@ -70,7 +77,29 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
             f"{path.name}: missing required columns {missing}; it has {list(table.columns)}. "
             f"GMNS requires {list(required)}"
         )
-    return table
+    if table.empty:
+        kind = path.stem
+        raise GMNSError(
+            f"{path.name} has no {kind}s (a header and no rows); a GMNS network needs at "
+            f"least one {kind}: check that the right file was exported"
+        )
+    table = table.apply(lambda c: c.str.strip())
+    return table.mask(table == "")
+
+
+def _numbers(table: pd.DataFrame, column: str, file: str, fix: str) -> np.ndarray:
+    """A numeric column, ``NaN`` where the cell is blank; any other cell that is not a
+    finite number is an error naming the file, the row and the value."""
+    text = table[column]
+    values = pd.to_numeric(text, errors="coerce").to_numpy(float)
+    bad = np.flatnonzero(text.notna().to_numpy() & ~np.isfinite(values))
+    if len(bad):
+        more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
+        raise GMNSError(
+            f"{file}, row {int(bad[0]) + 2}: {column} {text.iloc[bad[0]]!r} is not a finite "
+            f"number{more}; {fix}"
+        )
+    return values
 
 
 def _integer_ids(values: pd.Series, what: str) -> np.ndarray:
@@ -88,7 +117,10 @@ def _config(directory: Path) -> dict:
     path = directory / "config.csv"
     if not path.is_file():
         return {}
-    table = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
+    try:
+        table = pd.read_csv(path, skipinitialspace=True, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise GMNSError(f"{path}: not a readable CSV ({exc})") from exc
     if len(table) != 1:
         raise GMNSError(f"{path}: expected one row of settings, found {len(table)}")
     return {k.strip(): v.strip() for k, v in table.iloc[0].items() if v.strip()}
@@ -117,10 +149,17 @@ def _resolve_crs(crs: str | None, x: np.ndarray, y: np.ndarray) -> pyproj.CRS:
         raise GMNSError(f"crs {crs!r} is not a coordinate system pyproj knows ({exc})") from exc
 
 
-def _project(crs: pyproj.CRS, x: np.ndarray, y: np.ndarray) -> tuple[pyproj.CRS, dict]:
-    """Projected x/y (metres) and lon/lat for the nodes, and the projected CRS used."""
+def _project(crs: pyproj.CRS, nodes: pd.DataFrame, x: np.ndarray, y: np.ndarray):
+    """Projected x/y (metres) and lon/lat for the nodes, and the projected CRS used.
+
+    Raises
+    ------
+    GMNSError
+        A node that is not on the Earth in ``crs``.
+    """
     to_lonlat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
     lon, lat = to_lonlat.transform(x, y)
+    _check_coordinates(nodes, {"lon": np.asarray(lon, float), "lat": np.asarray(lat, float)}, crs)
     if crs.is_projected:
         projected, px, py = crs, x, y
     else:
@@ -130,6 +169,7 @@ def _project(crs: pyproj.CRS, x: np.ndarray, y: np.ndarray) -> tuple[pyproj.CRS,
         px, py = pyproj.Transformer.from_crs(4326, projected, always_xy=True).transform(lon, lat)
     arrays = {"x": np.asarray(px, float), "y": np.asarray(py, float),
               "lon": np.asarray(lon, float), "lat": np.asarray(lat, float)}  # fmt: skip
+    _check_coordinates(nodes, arrays, crs)
     return projected, arrays
 
 
@@ -173,6 +213,11 @@ def read_gmns(
         exist, unknown units or CRS, negative lengths or speeds.
     """
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise GMNSError(
+            f"{directory} is a file; a GMNS network is the folder that holds node.csv and "
+            "link.csv: give that folder"
+        )
     if not directory.is_dir():
         raise SourceNotFoundError(f"GMNS folder {directory} does not exist")
     config = _config(directory)
@@ -187,13 +232,14 @@ def read_gmns(
         raise GMNSError(
             f"node.csv: duplicate node_id {duplicated[:5].tolist()}; ids must be unique"
         )
-    x = pd.to_numeric(nodes["x_coord"], errors="coerce").to_numpy(float)
-    y = pd.to_numeric(nodes["y_coord"], errors="coerce").to_numpy(float)
+    fix = "give every node its coordinates in the network's CRS"
+    x = _numbers(nodes, "x_coord", "node.csv", fix)
+    y = _numbers(nodes, "y_coord", "node.csv", fix)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         bad = np.flatnonzero(~(np.isfinite(x) & np.isfinite(y)))[:3]
         raise GMNSError(f"node.csv: rows {[int(i) + 2 for i in bad]} have no numeric coordinates")
     source_crs = _resolve_crs(crs or config.get("crs"), x, y)
-    projected, coords = _project(source_crs, x, y)
+    projected, coords = _project(source_crs, nodes, x, y)
 
     position = pd.Series(np.arange(len(node_id)), index=node_id)
     from_id = _integer_ids(links["from_node_id"], "link.csv from_node_id")
@@ -209,6 +255,15 @@ def read_gmns(
     tail = position.loc[from_id].to_numpy()
     head = position.loc[to_id].to_numpy()
     link_id = _integer_ids(links["link_id"], "link.csv link_id")
+    repeated = pd.Series(link_id).duplicated(keep=False).to_numpy()
+    if repeated.any():
+        first = link_id[repeated][0]
+        rows = np.flatnonzero(link_id == first)[:5] + 2
+        raise GMNSError(
+            f"link.csv: duplicate link_id {first} (rows {rows.tolist()}) and "
+            f"{len(set(link_id[repeated])) - 1} more repeated ids; every link needs its own "
+            "link_id: renumber the links"
+        )
 
     defaults = load_road_defaults(road_defaults)
     facility = (
@@ -225,9 +280,11 @@ def read_gmns(
     class_defaults = defaults.loc[road_class_name.to_numpy()]
 
     def column(name: str, default: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """A link field: the numbers given (blank cells: ``default``)."""
         if name not in links:
             return np.asarray(default, float)
-        values = pd.to_numeric(links[name], errors="coerce").to_numpy(float) * scale
+        fix = "give a number, or leave the cell blank for the default of its facility_type"
+        values = _numbers(links, name, "link.csv", fix) * scale
         if (values < 0).any():
             rows = np.flatnonzero(values < 0)[:3]
             raise GMNSError(f"link.csv: negative {name} on rows {[int(r) + 2 for r in rows]}")
@@ -245,6 +302,13 @@ def read_gmns(
         rows = np.flatnonzero(speed_ms <= 0)[:3]
         raise GMNSError(f"link.csv: free_speed must be above 0; rows {[int(r) + 2 for r in rows]}")
     per_lane = column("capacity", class_defaults["capacity_pcu_per_lane_h"].to_numpy(float))
+    for field_name, values in (("lanes", lanes), ("capacity", per_lane)):
+        if (values <= 0).any():
+            rows = np.flatnonzero(values <= 0)[:3]
+            raise GMNSError(
+                f"link.csv: {field_name} must be above 0; rows {[int(r) + 2 for r in rows]} (a "
+                "closed road is an intervention of a scenario, not a link without lanes)"
+            )
     jam = class_defaults["jam_density_pcu_per_km_lane"].to_numpy(float)
     names = links["name"].astype("string").fillna("").to_numpy(object) if "name" in links else None
 
@@ -311,6 +375,26 @@ def read_gmns(
     )
 
 
+def _check_coordinates(nodes: pd.DataFrame, coords: dict, crs: pyproj.CRS) -> None:
+    """Every node must lie on the Earth: longitude and latitude in range, projected
+    coordinates finite."""
+    lon, lat = coords["lon"], coords["lat"]
+    ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    for name in ("x", "y"):
+        if name in coords:
+            ok &= np.isfinite(coords[name])
+    if ok.all():
+        return
+    bad = np.flatnonzero(~ok)
+    row = int(bad[0])
+    more = f" (and {len(bad) - 1} more nodes)" if len(bad) > 1 else ""
+    raise GMNSError(
+        f"node.csv, row {row + 2}: x_coord {nodes['x_coord'].iloc[row]}, y_coord "
+        f"{nodes['y_coord'].iloc[row]} is not a place on the Earth in {crs.to_string()}{more}; "
+        "correct the coordinates, or name their CRS in config.csv (crs) or with --crs"
+    )
+
+
 def _zones(nodes: pd.DataFrame, drive: Network) -> tuple[pd.DataFrame, np.ndarray]:
     """Zones from ``zone_id`` (one zone when absent), without population."""
     if "zone_id" in nodes and nodes["zone_id"].notna().any():
@@ -343,12 +427,56 @@ def _empty_buildings() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) -> tuple[Path, int]:
+#: The file an export writes beside the GMNS tables: what wrote them, with their checksums,
+#: so that ``--force`` replaces an export only while it is still as it was written.
+EXPORT_MARKER = "twin-export.json"
+EXPORT_FORMAT = "hue-twin-gmns-export/1"
+EXPORT_TABLES = ("node.csv", "link.csv", "config.csv")
+
+
+def is_gmns_export(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a GMNS export of :func:`write_gmns` and nothing else, every
+    table unchanged since it was written (so replacing it loses nothing)."""
+    folder = Path(folder)
+    try:
+        names = {item.name for item in folder.iterdir()}
+        marker = json.loads((folder / EXPORT_MARKER).read_text(encoding="utf-8"))
+        if names != {*EXPORT_TABLES, EXPORT_MARKER} or marker.get("format") != EXPORT_FORMAT:
+            return False
+        return all(
+            file_sha256(folder / name) == marker["files"][name]["sha256"] for name in EXPORT_TABLES
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def write_gmns(
+    city: City,
+    directory: str | Path,
+    *,
+    overwrite: bool = False,
+    inputs: Mapping[str, str | Path | None] | None = None,
+) -> tuple[Path, int]:
     """Write the city's drive network as a GMNS folder (``node.csv``, ``link.csv``,
     ``config.csv``): lengths in metres, speeds in km/h, capacity per lane, the city's CRS.
 
     The two directions of an undirected GMNS link that was read in (edge ids ``L`` and
-    ``-(L + 1)``) are written back as one undirected link ``L``. The folder is written atomically.
+    ``-(L + 1)``) are written back as one undirected link ``L``. The folder also gets
+    :data:`EXPORT_MARKER` (the tables' checksums). It is written beside its place and
+    renamed into it once complete.
+
+    Parameters
+    ----------
+    city
+        The city.
+    directory
+        The folder to write: new, empty, or (with ``overwrite``) an earlier export that is
+        unchanged (:func:`is_gmns_export`).
+    overwrite
+        Replace an earlier export; never a folder holding anything else.
+    inputs
+        Further inputs the folder may not be nor hold (``{description: path}``); the
+        city's bundle and the GMNS folder it was built from always count.
 
     Returns
     -------
@@ -356,12 +484,28 @@ def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) ->
 
     Raises
     ------
-    GMNSError
-        ``directory`` exists and is not empty, and ``overwrite`` is false.
+    OutputError
+        ``directory`` is a file, the current folder, not writable, holds an input, or is not
+        empty and not an earlier export (or ``overwrite`` is false).
     """
+    from twin.output_paths import check_output_folder, replace_folder, staging_folder
+
     directory = Path(directory)
-    if directory.exists() and any(directory.iterdir()) and not overwrite:
-        raise GMNSError(f"{directory} exists and is not empty; choose another folder or overwrite")
+    meta = city.meta or {}
+    check_output_folder(
+        directory,
+        what="GMNS export",
+        earlier=is_gmns_export,
+        force=overwrite,
+        inputs={
+            "the city's bundle": meta.get("bundle"),
+            "the GMNS folder the city was built from": (
+                meta.get("source") if meta.get("source_format") == "gmns" else None
+            ),
+            **(inputs or {}),
+        },
+        option="--gmns",
+    )
     net = city.drive
     node_table = pd.DataFrame({"node_id": net.node_id, "x_coord": net.x, "y_coord": net.y})
     if len(city.zones) and len(city.node_zone) == net.n_nodes:
@@ -386,15 +530,25 @@ def write_gmns(city: City, directory: str | Path, *, overwrite: bool = False) ->
         "crs": city.crs, "geometry_field_format": "WKT", "currency": "VND",
         "version_number": 0.96, "id_type": "integer",
     }])  # fmt: skip
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    staging = staging_folder(directory)
     try:
-        node_table.to_csv(staging / "node.csv", index=False)
-        links.to_csv(staging / "link.csv", index=False)
-        config.to_csv(staging / "config.csv", index=False)
-        if directory.exists():
-            shutil.rmtree(directory)
-        staging.replace(directory)
+        for name, table in zip(EXPORT_TABLES, (node_table, links, config), strict=True):
+            table.to_csv(staging / name, index=False)
+        marker = {
+            "format": EXPORT_FORMAT,
+            "city": city.name,
+            "files": {
+                name: {
+                    "sha256": file_sha256(staging / name),
+                    "bytes": (staging / name).stat().st_size,
+                }
+                for name in EXPORT_TABLES
+            },
+        }
+        (staging / EXPORT_MARKER).write_text(
+            json.dumps(marker, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        replace_folder(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -192,6 +192,34 @@ def way_in_network(tags: dict[str, str], network_type: str) -> bool:
 
 
 # -- files ------------------------------------------------------------------------------
+def osm_header_timestamp(path: str | Path, fmt: str) -> str | None:
+    """The replication timestamp an OSM file's header gives (ISO 8601), if any."""
+    import osmium
+
+    try:
+        source = osmium.io.File(str(path), fmt)
+        reader = osmium.io.Reader(source, osmium.osm.osm_entity_bits.NOTHING)
+    except RuntimeError:  # an unreadable header: the file's date will do
+        return None
+    try:
+        header = reader.header()
+        stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp")
+    finally:
+        reader.close()
+    return stamp or None
+
+
+def bundle_name(path: str | Path) -> str:
+    """The file name of the bundle built from the OSM file ``path`` by default:
+    ``hue.osm.pbf`` → ``hue.twin``."""
+    name = Path(path).name
+    for suffix in sorted(OSM_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return f"{name or 'city'}.twin"
+
+
 def file_sha256(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
@@ -304,12 +332,19 @@ class HighwayData:
         Tags of the tagged way nodes (traffic signals, crossings, …).
     gaps
         Ways that referenced nodes the file does not hold (cut by the extract's edge).
+    missing_nodes
+        How many distinct nodes those ways referenced that the file does not hold.
     """
 
     ways: list[tuple[int, dict[str, str], list[int | None]]] = field(default_factory=list)
     locations: dict[int, tuple[float, float]] = field(default_factory=dict)
     node_tags: dict[int, dict[str, str]] = field(default_factory=dict)
     gaps: int = 0
+    missing_nodes: int = 0
+
+
+class LongTagError(OSMReadError):
+    """A tag key or value is longer than libosmium reads (:data:`MAX_TAG_BYTES`)."""
 
 
 def read_highways(path: str | Path) -> HighwayData:
@@ -328,6 +363,7 @@ def read_highways(path: str | Path) -> HighwayData:
     tagged: dict[int, dict[str, str]] = {}
     # A way's node list keeps ``None`` where the file has no location for the node.
     raw: list[tuple[int, dict[str, str], list[int | None]]] = []
+    missing: set[int] = set()
     try:
         source = osmium.io.File(str(path), fmt)
         entities = osmium.osm.NODE | osmium.osm.WAY
@@ -344,6 +380,7 @@ def read_highways(path: str | Path) -> HighwayData:
                     data.locations[node.ref] = (node.location.lon, node.location.lat)
                     refs.append(node.ref)
                 else:
+                    missing.add(node.ref)
                     refs.append(None)
             raw.append((obj.id, {t.k: t.v for t in obj.tags}, refs))
     except RuntimeError as exc:
@@ -351,11 +388,77 @@ def read_highways(path: str | Path) -> HighwayData:
             f"{path} could not be read as OSM {fmt.upper()} ({exc}). The file is damaged or "
             "truncated: download or export it again"
         ) from exc
+    except ValueError as exc:
+        if "too long" not in str(exc):
+            raise
+        raise LongTagError(
+            f"{path} holds a tag key or value longer than {MAX_TAG_BYTES} bytes ({exc}), more "
+            "than OSM allows (255 characters) and more than pyosmium reads; shorten it, or "
+            "give the file as OSM XML (.osm, .osm.bz2), whose long tags the build shortens"
+        ) from None
     data.ways = raw
     data.gaps = sum(None in refs for _, _, refs in raw)
+    data.missing_nodes = len(missing)
     data.node_tags = {n: tags for n, tags in tagged.items() if n in data.locations}
     log.info("read %d highway ways and %d nodes from %s", len(raw), len(data.locations), path)
     return data
+
+
+#: The longest tag key or value, in bytes, that libosmium (and so pyosmium) reads.
+MAX_TAG_BYTES = 1024
+#: The longest tag key or value OSM allows, in characters.
+OSM_TAG_CHARACTERS = 255
+
+
+def shorten_long_tags(source: str | Path, destination: str | Path) -> int:
+    """Copy the OSM XML file ``source`` (plain, bzip2 or gzip) to ``destination`` (plain
+    XML) with every tag key or value longer than OSM allows (255 characters) cut to 255
+    characters, so that pyosmium reads it.
+
+    Returns
+    -------
+    How many keys and values were cut.
+
+    Raises
+    ------
+    OSMReadError
+        ``source`` is not OSM XML (a PBF cannot be rewritten here), or is malformed.
+    """
+    import xml.sax
+    from xml.sax.saxutils import XMLGenerator
+
+    source = Path(source)
+    fmt = osm_format(source)
+    opener = {"osm": open, "osm.bz2": bz2.open, "osm.gz": gzip.open}.get(fmt)
+    if opener is None:
+        raise LongTagError(
+            f"{source} holds a tag longer than {MAX_TAG_BYTES} bytes, which pyosmium cannot "
+            "read from a PBF; shorten the tag, or convert the file to OSM XML"
+        )
+    cut = 0
+
+    class _Copy(XMLGenerator):
+        def startElement(self, name, attrs):  # noqa: N802 (the SAX interface)
+            nonlocal cut
+            if name == "tag":
+                values = dict(attrs)
+                for key in ("k", "v"):
+                    if len(values.get(key, "")) > OSM_TAG_CHARACTERS:
+                        values[key] = values[key][:OSM_TAG_CHARACTERS]
+                        cut += 1
+                attrs = values
+            super().startElement(name, attrs)
+
+    try:
+        with opener(source, "rb") as fh, Path(destination).open("w", encoding="utf-8") as out:
+            xml.sax.parse(fh, _Copy(out, encoding="utf-8"))
+    except (xml.sax.SAXException, OSError, EOFError) as exc:
+        raise OSMReadError(
+            f"{source} could not be read as OSM XML ({exc}); the file is damaged or "
+            "truncated: download or export it again"
+        ) from None
+    log.info("%s: %d tag keys or values cut to %d characters", source, cut, OSM_TAG_CHARACTERS)
+    return cut
 
 
 def _pieces(refs: list[int | None]) -> list[list[int]]:

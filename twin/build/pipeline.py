@@ -40,9 +40,17 @@ from twin.city import HUE_CRS, City
 from twin.errors import BundleError, ConfigError, SourceNotFoundError
 from twin.build.fingerprint import code_digest, package_versions
 from twin.network import Network
-from twin.build.osm import file_sha256, network_xml_files, osm_format, read_highways
+from twin.build.osm import (
+    LongTagError,
+    file_sha256,
+    network_xml_files,
+    osm_format,
+    osm_header_timestamp,
+    read_highways,
+    shorten_long_tags,
+)
 from twin.build.road_classes import load_road_defaults, road_defaults_digest
-from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings
+from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings, source_date_epoch
 from twin.build.summary import city_summary
 from twin.geometry import CityGeometry
 
@@ -60,6 +68,8 @@ log = logging.getLogger(__name__)
 
 #: Huế's official population (Resolution 1264/NQ-UBTVQH14, 27 April 2021; 265.99 km²).
 HUE_POPULATION = 652_572
+#: The most residents a city may be given: more than the largest city on Earth holds.
+MAX_POPULATION = 50_000_000
 #: Network filters a drive network may be built with (see :data:`twin.build.osm.NETWORK_FILTERS`).
 DRIVE_NETWORKS = ("drive", "drive_service")
 #: Modules a build starts from; they and every ``twin`` module they import, with the
@@ -100,8 +110,12 @@ def build_params(
     """
     from twin.build.graph import WALK_SPEED
 
-    if not population > 0:
-        raise ConfigError(f"population must be a positive number of residents, got {population}")
+    if not 1 <= population <= MAX_POPULATION:
+        raise ConfigError(
+            f"population {population:g} is not a number of residents from 1 to "
+            f"{MAX_POPULATION:,} (more than any city holds); give the residents of the area "
+            "the map covers, e.g. --population 652572"
+        )
     if drive_network not in DRIVE_NETWORKS:
         raise ConfigError(f"drive_network must be one of {DRIVE_NETWORKS}, got {drive_network!r}")
     defaults = load_road_defaults(road_defaults)
@@ -255,11 +269,18 @@ def build_city(
     extras_table = _extra_table(extra_pois)
 
     say(f"reading {source.name}")
-    highways = read_highways(source)
-    if crs is None:
-        lon, lat = np.array(list(highways.locations.values())).mean(axis=0)
-        crs = _utm_crs(float(lon), float(lat))
     with tempfile.TemporaryDirectory(prefix="twin-build-") as folder:
+        readable, tags_cut = source, 0
+        try:
+            highways = read_highways(source)
+        except LongTagError:
+            readable = Path(folder) / "shortened.osm"
+            tags_cut = shorten_long_tags(source, readable)
+            highways = read_highways(readable)
+        if crs is None:
+            lon, lat = np.array(list(highways.locations.values())).mean(axis=0)
+            crs = _utm_crs(float(lon), float(lat))
+        gaps = {"ways": highways.gaps, "nodes": highways.missing_nodes}
         files = network_xml_files(highways, (drive_network, "walk"), folder)
         del highways
         say("building the drive network")
@@ -287,7 +308,7 @@ def build_city(
                 drive, walk, extras_table, crs=crs, road_defaults=defaults
             )
         drive_net, walk_net = drive.to_network(), walk.to_network()
-        named = _named_for_format(source, fmt, Path(folder))
+        named = _named_for_format(readable, osm_format(readable), Path(folder))
         say("placing POIs, buildings, population and zones")
         pois, buildings, zones, node_zone, features_report = _features(
             named,
@@ -312,15 +333,20 @@ def build_city(
         "params": {**params, "crs": crs},
         "params_sha256": _params_digest(params),
         "versions": package_versions(),
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "build_seconds": round(time.perf_counter() - started, 2),
+        # no build time: two builds of one source with one set of parameters are the same
+        # bundle, byte for byte (the time a build took goes to the log)
+        **source_date(source, fmt),
         "dropped": {"drive": drive_report["dropped"], "walk": walk_report["dropped"]},
         "tags": drive_report.get("tags", {}),
         "extras": extras_report,
         "features": features_report,
         "water": water_report,
+        "missing_nodes": gaps,
+        "tags_cut": tags_cut,
+        "notes": build_notes(features_report, gaps=gaps, tags_cut=tags_cut),
         "licence": "OpenStreetMap data © OpenStreetMap contributors, ODbL 1.0",
     }
+    log.info("built %s in %.1f s", source, time.perf_counter() - started)
     return City(
         name=_city_name(source, name),
         crs=crs,
@@ -333,6 +359,68 @@ def build_city(
         meta=meta,
         geometry=geometry,
     )
+
+
+def source_date(source: Path, fmt: str) -> dict[str, str]:
+    """The date a bundle records for its source: ``SOURCE_DATE_EPOCH`` when set (the
+    reproducible-builds convention), else the replication timestamp in the OSM file's
+    header, else the file's modification time; never the time of the build.
+
+    Returns
+    -------
+    ``{"source_date": ISO 8601 UTC, "source_date_from": where it came from}``.
+
+    Raises
+    ------
+    ConfigError
+        ``SOURCE_DATE_EPOCH`` is not a whole number of seconds.
+    """
+    epoch = source_date_epoch()
+    if epoch is not None:
+        when = datetime.fromtimestamp(epoch, UTC)
+        return {"source_date": when.isoformat(), "source_date_from": "SOURCE_DATE_EPOCH"}
+    stamp = osm_header_timestamp(source, fmt)
+    if stamp:
+        return {"source_date": stamp, "source_date_from": "OSM header"}
+    when = datetime.fromtimestamp(int(source.stat().st_mtime), UTC)
+    return {"source_date": when.isoformat(), "source_date_from": "file modification time"}
+
+
+def build_notes(features: dict, *, gaps: dict, tags_cut: int) -> list[str]:
+    """What a user should know about a build that is not what they may expect: layers left
+    empty, where residents went, what the file lacked. ``twin build`` and ``twin info``
+    print them; they are kept in the bundle's metadata (``notes``)."""
+    notes = []
+    if not features.get("pois", {}).get("count"):
+        notes.append(
+            "no POIs: the file has no place the POI rules recognise, so the POI layer is "
+            "empty (no lodging or tourist sites, no hospitals or fire stations: runs skip "
+            "tourists and emergency response)"
+        )
+    population = features.get("population", {})
+    if not features.get("buildings", {}).get("count"):
+        notes.append(
+            f"no buildings: the file has no building footprints, so the building layer is "
+            f"empty and all {population.get('total', 0):,.0f} residents are spread along the "
+            "streets"
+        )
+    if gaps.get("ways"):
+        ways, nodes = gaps["ways"], gaps["nodes"]
+        notes.append(
+            f"{_count(ways, 'road references', 'roads reference')} "
+            f"{_count(nodes, 'node')} the file does not hold (cut at the extract's edge?); "
+            "the parts between missing nodes were kept"
+        )
+    if tags_cut:
+        notes.append(
+            f"{_count(tags_cut, 'tag key or value', 'tag keys or values')} longer than OSM "
+            "allows cut to 255 characters"
+        )
+    return notes
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 def bundle_is_current(bundle: str | Path, source: str | Path, params: dict) -> bool:

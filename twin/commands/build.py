@@ -58,15 +58,18 @@ def add_parser(subparsers) -> None:
         help="do not add the extra POIs (the tombs past the extract's edge)",
     )
     parser.add_argument("--force", action="store_true", help="rebuild even if current")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress on stderr (shown on a terminal)"
+    )
     parser.set_defaults(handler=run)
 
 
 class _Progress:
-    """Prints each build stage with the elapsed time on stderr."""
+    """Prints each build stage with the elapsed time on stderr, when it is a terminal (a
+    log or a pipe gets the errors alone; ``-v`` logs the stages)."""
 
     def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
+        self.quiet = quiet or not sys.stderr.isatty()
         self.started = time.perf_counter()
 
     def __call__(self, stage: str) -> None:
@@ -88,19 +91,17 @@ def _default_output(args: argparse.Namespace) -> Path:
         from twin.build.osm import _slug
 
         return Path(f"{_slug(args.place)}.twin")
-    name = args.source.name
-    for suffix in (".osm.pbf", ".osm.bz2", ".osm.gz", ".osm", ".pbf", ".xml"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return Path(f"{name or 'city'}.twin")
+    from twin.build.osm import bundle_name
+
+    return Path(bundle_name(args.source))
 
 
 def run(args: argparse.Namespace) -> int:
     from twin.build.pipeline import build_bundle, build_city
     from twin.build.summary import city_summary
-    from twin.bundle import write_bundle
+    from twin.bundle import replaceable_bundle, write_bundle
     from twin.errors import ConfigError
+    from twin.output_paths import check_output_file
     from twin.settings import default_osm_path
 
     progress = _Progress(args.quiet)
@@ -117,6 +118,32 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "give one of SOURCE, --place NAME or --gmns DIR; they are different inputs"
         )
+    if args.place is not None and not args.place.strip():
+        raise ConfigError(
+            f"--place {args.place!r} is blank; name a place, e.g. --place 'Huế, Vietnam'"
+        )
+    if args.gmns is not None and args.population is not None:
+        raise ConfigError(
+            "--population spreads residents over an OSM city's buildings; a GMNS network "
+            "holds no buildings and no residents: leave --population out and bring trips "
+            "(twin run --trips FILE)"
+        )
+    source = None
+    if args.gmns is None and args.place is None:
+        source = args.source if args.source is not None else default_osm_path()
+    # the output is checked before the work: never an input, never a file that is not a
+    # bundle, always somewhere writable
+    check_output_file(
+        output,
+        what="a city bundle",
+        replaceable=replaceable_bundle,
+        inputs={
+            "the OSM source": source,
+            "the GMNS folder (--gmns)": args.gmns,
+            "the road defaults (--road-defaults)": args.road_defaults,
+        },
+        option="-o",
+    )
     if args.gmns is not None:
         from twin.build.gmns import read_gmns
 
@@ -137,7 +164,6 @@ def run(args: argparse.Namespace) -> int:
         write_bundle(city, output)
         built = True
     else:
-        source = args.source if args.source is not None else default_osm_path()
         city, built = build_bundle(source, output, force=args.force, progress=progress, **options)
     summary = city_summary(city)
     verb = "built" if built else "up to date:"
@@ -146,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['road_km_total']:,.0f} km of road, {sum(summary['pois'].values()):,} POIs, "
         f"{summary['buildings']:,} buildings, {summary['zones']} zones"
     )
+    for note in city.meta.get("notes", []):
+        print(f"note: {note}")
     if built:
         progress("done")
     return 0

@@ -55,20 +55,31 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from scenarios.compare import compare_scenarios
+    from scenarios.compare import check_comparison, compare_scenarios
     from scenarios.executor import Executor
     from twin.build.pipeline import load_city
 
+    # everything that can be checked is, before a cluster starts
+    base, options, _, _ = check_comparison(
+        args.base,
+        args.options,
+        out_dir=args.output,
+        replications=args.replications,
+        ci_width=args.ci_width,
+        max_replications=args.max_replications,
+        force=args.force,
+    )
+    executor = Executor(scheduler=args.scheduler, workers=args.workers)
     city = bundle = None
     if args.city is not None:
         city, bundle = load_city(args.city), str(args.city)
     bar = _Progress(quiet=args.json)
-    with Executor(scheduler=args.scheduler, workers=args.workers) as executor:
+    with executor:
         if executor.dashboard:
             print(f"dashboard: {executor.dashboard}", file=sys.stderr)
         comparison = compare_scenarios(
-            args.base,
-            args.options,
+            base,
+            options,
             out_dir=args.output,
             city=city,
             bundle=bundle,

@@ -100,7 +100,8 @@ def congestion(args: argparse.Namespace, city, params):
     if args.save_run is not None:
         from sim.outputs import check_run_dir
 
-        check_run_dir(args.save_run)  # refuse a used folder before the day is simulated
+        # refuse a used folder before the day is simulated
+        check_run_dir(args.save_run, inputs=command_inputs(args), option="--save-run")
     if args.run is None and not args.free_flow:
         from tqdm import tqdm
 
@@ -125,6 +126,28 @@ def congestion(args: argparse.Namespace, city, params):
                 save_run=args.save_run,
             )
     return day_link_times(city, params, run_dir=args.run, free_flow=args.free_flow)
+
+
+def command_inputs(args: argparse.Namespace) -> dict:
+    """The inputs of ``twin coverage`` or ``twin site``, which no output may be or hold."""
+    return {
+        "the city bundle": args.city,
+        "the run folder (--run)": args.run,
+        "the emergency parameters (--params)": args.params,
+    }
+
+
+#: The header of the zone table ``--zones-csv`` writes (an earlier one may be replaced).
+ZONE_TABLE_COLUMNS = ("zone", "name", "hour", "share", "population")
+
+
+def is_zone_table(path: Path) -> bool:
+    """Whether ``path`` is a zone table written by ``twin coverage --zones-csv``."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return fh.readline().strip() == ",".join(ZONE_TABLE_COLUMNS)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def stations_of(city, params, unit_type: str):
@@ -161,12 +184,22 @@ def run(args: argparse.Namespace) -> int:
     from sim.emergency.stations import check_unit_type
     from twin.build.pipeline import load_city
     from twin.errors import ConfigError
+    from twin.output_paths import check_output_file
 
     check_unit_type(args.unit_type)
     if not (math.isfinite(args.minutes) and args.minutes > 0):
         raise ConfigError(f"--minutes must be a positive number; got {args.minutes}")
     if not (math.isfinite(args.scale) and args.scale > 0):
         raise ConfigError(f"--scale must be a positive number; got {args.scale}")
+    if args.zones_csv is not None:
+        check_output_file(
+            args.zones_csv,
+            what="a zone table of twin coverage",
+            replaceable=is_zone_table,
+            inputs=command_inputs(args),
+            option="--zones-csv",
+            within_inputs=True,
+        )
     params = load_emergency_params(args.params)
     city = load_city(args.city)
     stations = stations_of(city, params, args.unit_type)
@@ -177,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
     by_hour = coverage_by_hour(city, hourly, nodes, minutes=args.minutes, population=population)
     if args.zones_csv is not None:
         zones = coverage_by_zone(city, hourly, nodes, minutes=args.minutes, population=population)
-        write_csv_atomic(zones[["zone", "name", "hour", "share", "population"]], args.zones_csv)
+        write_csv_atomic(zones[list(ZONE_TABLE_COLUMNS)], args.zones_csv)
     shares = [float(s) for s in by_hour["share"]]
     if args.json:
         print(

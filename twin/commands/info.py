@@ -27,8 +27,8 @@ def format_summary(summary: dict, meta: dict) -> str:
         details = []
         if meta.get("source_sha256"):
             details.append(f"sha256 {meta['source_sha256'][:12]}…")
-        if meta.get("built_at"):
-            details.append(f"built {meta['built_at']}")
+        if meta.get("source_date"):
+            details.append(f"dated {meta['source_date']}")
         suffix = f" ({', '.join(details)})" if details else ""
         lines.append(f"  source      {source}{suffix}")
     lines.append(
@@ -72,6 +72,7 @@ def format_summary(summary: dict, meta: dict) -> str:
             f"  bbox        lon {bbox['min_lon']:.4f} to {bbox['max_lon']:.4f}, "
             f"lat {bbox['min_lat']:.4f} to {bbox['max_lat']:.4f}"
         )
+    lines.extend(f"  note        {note}" for note in meta.get("notes", []))
     return "\n".join(lines)
 
 

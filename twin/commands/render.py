@@ -65,15 +65,42 @@ def view_options(args: argparse.Namespace):
     )
 
 
-def load(args: argparse.Namespace):
-    """The view the arguments ask for (city and results loaded)."""
+def viz_output():
+    """:mod:`viz.output`, or an error saying how to install the viz extra."""
     try:
-        from viz.output import load_view
+        import viz.output
     except ImportError as exc:
         raise TwinError(
             f"the 3D view needs the viz extra ({exc.name} is missing); install it with "
             "`bash scripts/setup.sh viz` or `pip install -e '.[viz]'`"
         ) from None
+    return viz.output
+
+
+def render_inputs(args: argparse.Namespace) -> dict:
+    """The inputs of ``twin render``, which its output may not be nor lie in."""
+    results = list(args.results)
+    inputs: dict = {"the city bundle (--city)": args.city}
+    for k, folder in enumerate(results, start=1):
+        inputs[f"the results folder {k}" if len(results) > 1 else "the results folder"] = folder
+    return inputs
+
+
+def check_view_arguments(args: argparse.Namespace) -> None:
+    """What can be checked of ``twin render`` and ``twin view`` without loading anything:
+    the measures' names, and that each folder is a run or a comparison."""
+    from viz.measures import measure, zone_measure
+    from viz.results import check_result_folders
+
+    measure(args.color)
+    if args.zones not in ("auto", "none"):
+        zone_measure(args.zones)
+    check_result_folders(args.results)
+
+
+def load(args: argparse.Namespace):
+    """The view the arguments ask for (city and results loaded)."""
+    load_view = viz_output().load_view
     from twin.build.pipeline import load_city
 
     city = load_city(args.city) if args.city is not None else None
@@ -119,8 +146,24 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from viz.output import write_view
+    from twin.output_paths import check_output_file
 
+    output = viz_output()
+    from viz.animate import check_seconds_per_frame
+    from viz.files import written_by
+
+    # before the city and the results are loaded: the format, the pace, the place
+    output.check_output_suffix(args.output)
+    check_seconds_per_frame(args.frame_seconds)
+    check_view_arguments(args)
+    check_output_file(
+        args.output,
+        what="an image, animation or scene written by twin render",
+        replaceable=lambda path: written_by(path, "render"),
+        inputs=render_inputs(args),
+        option="-o",
+        within_inputs=True,
+    )
     view = load(args)
     bar = None
 
@@ -132,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
             bar = tqdm(total=total, desc="frames", unit="frame", file=sys.stderr)
         bar.update(done - bar.n)
 
-    path = write_view(
+    path = output.write_view(
         view,
         args.output,
         window_size=args.size,

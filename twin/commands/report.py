@@ -49,7 +49,7 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         from viz.report import kpi_text_of, write_report
-        from viz.results import is_comparison, load_results
+        from viz.results import check_result_folders, check_results_city, load_results
     except ImportError as exc:
         raise TwinError(
             f"the report needs the viz extra ({exc.name} is missing); install it with "
@@ -57,21 +57,29 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     from sim.kpis import REGISTRY
     from twin.build.pipeline import load_city
+    from viz.measures import measure
 
+    # everything that can be checked is, before a comparison runs or a page is drawn
     if args.output.suffix.lower() not in (".html", ".htm"):
         raise TwinError(f"{args.output}: the report is an HTML file; name it report.html")
+    measure(args.color)
     inputs = [Path(p) for p in args.inputs]
-    if len(inputs) == 1 and is_comparison(inputs[0]):
-        folder = inputs[0]
-    elif len(inputs) >= 2:
-        folder = _compare(args)
-    else:
-        raise TwinError(
-            f"{inputs[0]} is not a finished comparison (no comparison.json); give a comparison "
-            "folder (twin compare BASE OPTION -o DIR), or a base and an option to compare"
-        )
+    comparing = len(inputs) >= 2
+    if not comparing:
+        check_result_folders(inputs)
+        if not (inputs[0] / "comparison.json").is_file():
+            raise TwinError(
+                f"{inputs[0]} is not a finished comparison (no comparison.json); give a "
+                "comparison folder (twin compare BASE OPTION -o DIR), or a base and an option "
+                "to compare"
+            )
+    folder = _comparison_folder(args) if comparing else inputs[0]
+    _check_output(args, folder, comparing=comparing)
+    if comparing:
+        _compare(args, folder)
     results = load_results([folder])
     city = load_city(args.city if args.city is not None else (results.city_bundle or None))
+    check_results_city(results, city)
 
     def progress(stage: str) -> None:
         print(f"report: {stage}", file=sys.stderr)
@@ -84,20 +92,50 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare(args: argparse.Namespace) -> Path:
-    from scenarios.compare import compare_scenarios
+def _comparison_folder(args: argparse.Namespace) -> Path:
+    """Where the comparison a report makes first goes."""
+    return args.compare_dir or args.output.with_name(f"{args.output.stem}-comparison")
+
+
+def _check_output(args: argparse.Namespace, folder: Path, *, comparing: bool) -> None:
+    """The report goes where it replaces nothing but an earlier report, outside its inputs
+    and outside the comparison folder."""
+    from twin.output_paths import check_output_file
+    from viz.files import written_by
+
+    inputs: dict = {
+        "the comparison folder" + (" of --compare-dir" if comparing else ""): folder,
+        "the city bundle (--city)": args.city,
+    }
+    if comparing:
+        for k, given in enumerate(args.inputs, start=1):
+            if Path(given).is_file():  # a scenario file, not a library name
+                inputs[f"scenario {k}"] = given
+    check_output_file(
+        args.output,
+        what="a report written by twin report",
+        replaceable=lambda path: written_by(path, "report"),
+        inputs=inputs,
+        option="-o",
+        within_inputs=True,
+    )
+
+
+def _compare(args: argparse.Namespace, folder: Path) -> None:
+    from scenarios.compare import check_comparison, compare_scenarios
     from scenarios.executor import Executor
     from twin.build.pipeline import load_city
 
-    folder = args.compare_dir or args.output.with_name(f"{args.output.stem}-comparison")
+    base, *options = args.inputs
+    # the scenarios, the replications and the folder are checked before a cluster starts
+    check_comparison(base, options, out_dir=folder, replications=args.replications)
+    executor = Executor(workers=args.workers)
     city = bundle = None
     if args.city is not None:
         city, bundle = load_city(args.city), str(args.city)
-    base, *options = args.inputs
-    with Executor(workers=args.workers) as executor:
+    with executor:
         compare_scenarios(
             base, options, out_dir=folder, city=city, bundle=bundle,
             replications=args.replications, executor=executor,
         )  # fmt: skip
     print(f"compared into {folder}", file=sys.stderr)
-    return folder

@@ -96,26 +96,57 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from sim.outputs import check_run_dir, write_run
+    from sim.runner import check_city
     from sim.runner import run as run_spec
-    from sim.spec import SpecError
+    from sim.spec import RunSpec, SpecError
     from twin.build.pipeline import load_city
 
     if args.output is None and not args.dry_run:
         raise SpecError("give the run folder with -o RUN_DIR (or --dry-run to run nothing)")
-    if args.output is not None and not args.dry_run:
-        check_run_dir(args.output, force=args.force)
+    inputs = {
+        "the city bundle (--city)": args.city,
+        "the trips (--trips)": args.trips,
+        "the specification (--spec)": args.spec,
+    }
+    if args.scenario is not None and Path(args.scenario).is_file():
+        inputs["the scenario file"] = args.scenario
+    writes = args.output is not None and not args.dry_run
+    if writes:
+        from scenarios.catalog import check_catalog_root
+
+        check_run_dir(args.output, force=args.force, inputs=inputs)
+        check_catalog_root()  # the run is registered there: a root that is a file fails now
+    _refuse_fixed_options(args)
+    from_file = None
+    if args.spec is not None:
+        from_file = RunSpec.read(args.spec)
+        if not args.city and from_file.city.bundle:
+            # the bundle the specification names, as rerun does
+            args.city = Path(from_file.city.bundle)
+            if not args.city.is_file():
+                raise SpecError(
+                    f"{args.spec} names the city bundle {args.city}, which does not exist "
+                    "here; give the city with --city CITY.twin"
+                )
+            inputs["the city bundle the specification names"] = args.city
+            if writes:
+                check_run_dir(args.output, force=args.force, inputs=inputs)
     scenario = None
     if args.scenario is not None:
         from scenarios.compare import scenario_city
         from scenarios.scenario import load_scenario
 
         scenario = load_scenario(args.scenario)
+        if writes and not args.city and scenario.city:
+            inputs["the scenario's city bundle"] = scenario.city
+            check_run_dir(args.output, force=args.force, inputs=inputs)
         city, args.city = (
             (load_city(args.city), args.city) if args.city else scenario_city(scenario)
         )
     else:
         city = load_city(args.city)
-    spec = make_spec(args, city, scenario)
+    spec = make_spec(args, city, scenario) if from_file is None else from_file
+    check_city(city, spec)  # before the progress bar: the error is the first line
     if args.dry_run:
         print(spec.to_toml(), end="")
         print(f"digest: {spec.digest}")
@@ -142,6 +173,36 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_fixed_options(args: argparse.Namespace) -> None:
+    """A scenario or ``--spec`` runs as written: options that would change it are errors."""
+    from sim.spec import SpecError
+
+    scenario = args.scenario is not None
+    if not scenario and args.spec is None:
+        return
+    fixed = "--spec runs the file" if not scenario else "a scenario runs"
+    given = [
+        option
+        for option, value in (
+            ("--trips", args.trips),
+            ("--start", args.start),
+            ("--end", args.end),
+            ("--scale", args.scale),
+            ("--close", args.close),
+            ("--no-tourists", args.no_tourists),
+            ("--no-emergency", args.no_emergency),
+            *(() if scenario else (("--seed", args.seed), ("--set", args.settings))),
+            ("--spec", args.spec if scenario else None),
+        )
+        if value
+    ]
+    if given:
+        raise SpecError(
+            f"{fixed} as it is; {', '.join(given)} cannot change it. Edit "
+            "the file, or leave it out and give the options"
+        )
+
+
 def make_spec(args: argparse.Namespace, city, scenario=None):
     """The run specification the options describe, the scenario compiles to (with ``--seed``
     and ``--set`` laid over it), or the file of ``--spec`` holds."""
@@ -150,27 +211,7 @@ def make_spec(args: argparse.Namespace, city, scenario=None):
     from sim.spec_builder import build_spec, closure_from_text
 
     if scenario is not None or args.spec is not None:
-        fixed = "--spec runs the file" if scenario is None else "a scenario runs"
-        given = [
-            option
-            for option, value in (
-                ("--trips", args.trips),
-                ("--start", args.start),
-                ("--end", args.end),
-                ("--scale", args.scale),
-                ("--close", args.close),
-                ("--no-tourists", args.no_tourists),
-                ("--no-emergency", args.no_emergency),
-                *(() if scenario else (("--seed", args.seed), ("--set", args.settings))),
-                ("--spec", args.spec if scenario else None),
-            )
-            if value
-        ]
-        if given:
-            raise SpecError(
-                f"{fixed} as it is; {', '.join(given)} cannot change it. Edit "
-                "the file, or leave it out and give the options"
-            )
+        _refuse_fixed_options(args)
         if scenario is None:
             return RunSpec.read(args.spec)
         from scenarios.compile import compile_scenario

@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from twin.commands.coverage import add_city_arguments, congestion, stations_of
+from twin.commands.coverage import add_city_arguments, congestion
 
 
 def add_parser(subparsers) -> None:
@@ -93,7 +93,6 @@ def run(args: argparse.Namespace) -> int:
     travel_budget_s(params, args.minutes)
     units = new_station_units(params, unit_type, args.units)
     city = load_city(args.city)
-    stations_of(city, params, unit_type)
     day = congestion(args, city, params)
     hourly, source = day.hourly, day.description
     proposal = propose_stations(

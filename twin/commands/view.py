@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from twin.commands.render import add_view_arguments, load
+from twin.commands.render import add_view_arguments, check_view_arguments, load, viz_output
 
 
 def add_parser(subparsers) -> None:
@@ -20,10 +20,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    show_view = viz_output().show_view
     from viz.errors import NoDisplayError
-    from viz.output import show_view
     from viz.render import has_display
 
+    check_view_arguments(args)
     if not has_display():  # say so before loading the city and the results
         raise NoDisplayError(
             "there is no display to open a window on (DISPLAY is not set): render to a file "

@@ -140,8 +140,15 @@ class _Problems:
         self.items.append(f"{len(lines)} {what} at {self.unit} {shown}{more}{got}; {fix}")
 
     def raise_any(self) -> None:
+        """Raise the problems found: one on the message's first line, several listed one a
+        line after a first line that counts them."""
+        if len(self.items) == 1:
+            raise TripsError(f"{self.where}: {self.items[0]}")
         if self.items:
-            raise TripsError(f"{self.where}: " + "\n  ".join(["bad trips:", *self.items]))
+            raise TripsError(
+                f"{self.where}: {len(self.items)} problems with the trips:\n  "
+                + "\n  ".join(self.items)
+            )
 
 
 def _window(start: float | str | None, end: float | str | None) -> tuple[float, float]:
