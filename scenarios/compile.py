@@ -22,6 +22,7 @@ from scenarios.flood import classes_stopped, depth_limits
 from scenarios.places import areas_of, edges_in, node_near, place_node, roads_of
 from scenarios.problems import Problem, Problems, ScenarioError
 from scenarios.scenario import FAMILY_OF_SECTION, Scenario
+from sim.city_profile import profile_layers
 from sim.interventions import (
     AddRoad,
     AddStation,
@@ -90,7 +91,8 @@ def compile_scenario(
             continue
         layers.append((family, Layer("--set", values)))
     try:
-        parameters = resolve_all(layers)
+        # As build_spec will: the city's profile first, then the scenario and --set.
+        parameters = resolve_all([*profile_layers(city), *layers])
     except TwinError as exc:
         problems.add("parameters", str(exc))
         problems.raise_if_any()
@@ -370,7 +372,7 @@ class _Compiler:
             from twin.attractions.sites import resolve_attractions
 
             params = tourist_params_from_data(self._tourist_parameters, where="tourism")
-            table = params.attractions_table or None
+            table = params.site_table()
             sites = resolve_attractions(self.city, table, other_sites=params.other_sites)
             self._sites = set(sites["site"].astype(str))
         return self._sites

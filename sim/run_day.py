@@ -108,10 +108,12 @@ def run_day(
         items.append(CloseLinks(edges=ids, start=None if at is None else float(at)))
     stations = None
     if extra_stations:
+        from sim.city_profile import profile_layers
         from sim.parameters import resolve
 
         emergency_data = resolve(
-            "emergency", [layer for family, layer in layers if family == "emergency"]
+            "emergency",
+            [layer for family, layer in [*profile_layers(city), *layers] if family == "emergency"],
         )
         stations = city_stations(city, emergency_data) + [
             StationSpec(s.name, s.unit_type, int(net.node_id[s.node]), s.units)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim.city_profile import profile_notes
 from sim.contract_tables import (
     incidents_table,
     links_table,
@@ -217,6 +218,8 @@ def run(
             "the scene"
         )
     notes.extend(world.notes)
+    used = _parts_used(spec, tourist_model, emergency_model)
+    notes[:0] = profile_notes(city, spec.parameters, used=used)
     if notes:
         kpis["notes"] = notes
         for note in notes:
@@ -239,6 +242,20 @@ def run(
         incidents=incidents,
         timers=timers,
     )
+
+
+def _parts_used(spec: RunSpec, tourist_model, emergency_model) -> set[str]:
+    """The parts of the run that ran and read their parameters (for
+    :func:`sim.city_profile.profile_notes`)."""
+    used = set()
+    if spec.parts.traffic == "simulate":
+        used.add("traffic")
+        if not spec.trips.sha256:
+            used.add("demand")
+    for part, model in (("tourists", tourist_model), ("emergency", emergency_model)):
+        if model is not None and getattr(model, "skipped", None) is None:
+            used.add(part)
+    return used
 
 
 def check_city(city: City, spec: RunSpec) -> None:
@@ -286,7 +303,9 @@ def _with_added_roads(city: City, spec: RunSpec) -> City:
                     bridge=item.bridge,
                 )
             )
-    return add_roads(city, new, road_defaults=load_road_defaults())
+    # A new road takes the defaults of its class in the city's profile, as the city's own.
+    classes = (city.meta.get("profile") or {}).get("data", {}).get("roads")
+    return add_roads(city, new, road_defaults=load_road_defaults(classes=classes))
 
 
 def _roads(env, city, spec, demand, vehicles, streams, replay):

@@ -2,8 +2,9 @@
 
 :func:`build_spec` is how every caller makes a :class:`~sim.spec.RunSpec`: ``twin run``'s
 flags, the Python keywords of :func:`sim.run_day.run_day`, scenarios, coverage and siting.
-It resolves the parameter families from their defaults and the overrides given (with
-``--set``-style assignments), lists the city's emergency stations with their units, gives
+It resolves the parameter families from their defaults, the city's profile (the first layer,
+:func:`sim.city_profile.profile_layers`) and the overrides given (with ``--set``-style
+assignments), lists the city's emergency stations with their units, gives
 new roads their stable edge ids, checks that every intervention names edges, stations and
 vehicle classes the city has, and takes the checksums of the city and of a trips file.
 
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.city_profile import profile_layers
 from sim.interventions import (
     LATEST,
     AddRoad,
@@ -73,7 +75,8 @@ def build_spec(
     traffic, tourists, emergency
         Which parts run (:class:`~sim.spec.Parts`).
     overrides
-        ``(family, Layer)`` overrides of the parameters, applied in order.
+        ``(family, Layer)`` overrides of the parameters, applied in order after the city's
+        profile (:func:`sim.city_profile.profile_layers`).
     settings
         ``"family.key=value"`` assignments (``twin run --set``), applied after
         ``overrides``, with the source ``--set``.
@@ -103,7 +106,7 @@ def build_spec(
         parse_clock(start, what="start", error=SpecError, latest=LATEST),
         parse_clock(end, what="end", error=SpecError, latest=LATEST),
     )
-    layers = list(overrides)
+    layers = [*profile_layers(city), *overrides]
     for text in settings:
         family, values = assignment(text)
         layers.append((family, Layer("--set", values)))

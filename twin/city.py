@@ -1,8 +1,9 @@
 """The city model: road and footpath networks, POIs, buildings, zones and metadata.
 
 A :class:`City` is what ``twin build`` compiles into a ``.twin`` bundle and what every
-simulation reads. Coordinates ``x``/``y`` are metres in the city's projected CRS
-(EPSG:32648, UTM zone 48N, for Huế).
+simulation reads. Coordinates ``x``/``y`` are metres in the city's projected CRS: the UTM
+zone of its extract's centre unless a user gives another (EPSG:32648, UTM zone 48N, for
+Huế; :mod:`twin.build.projection`).
 
 Tables and their columns
 ------------------------

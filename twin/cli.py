@@ -20,6 +20,7 @@ from twin.settings import source_date_epoch
 #: Subcommands in the order ``twin --help`` lists them.
 COMMANDS = (
     "build",
+    "profile",
     "info",
     "export",
     "run",

@@ -75,7 +75,8 @@ class Tourists:
     attractions
         A resolved site table (:func:`twin.attractions.sites.resolve_attractions`), an
         attraction table or a path to one (matched strictly), or ``None`` for the
-        parameters' ``attractions_table`` or else the default table.
+        parameters' table (:meth:`~sim.tourists.params.TouristParams.site_table`: its
+        ``attractions_table``, else its ``attractions`` rows, else the default table).
 
     Attributes
     ----------
@@ -110,8 +111,8 @@ class Tourists:
     ) -> None:
         self.env, self.city, self.roads, self.rng = env, city, roads, rng
         self.params = resolve_tourist_params(params)
-        if attractions is None and self.params.attractions_table:
-            attractions = Path(self.params.attractions_table)
+        if attractions is None:
+            attractions = self.params.site_table()
         if isinstance(attractions, pd.DataFrame) and set(SITE_COLUMNS) <= set(attractions):
             table = attractions.reset_index(drop=True)
         else:

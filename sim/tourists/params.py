@@ -6,13 +6,23 @@ reads it, an optional user file of the same shape, and keyword overrides.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from twin.attractions.sites import OtherSites
+from twin.attractions.table import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    AttractionError,
+    check_attraction_table,
+)
 from twin.clock import parse_clock
 from twin.errors import ConfigError, SourceNotFoundError
 
@@ -68,9 +78,11 @@ class TouristParams:
     river_factor: float = 1.1
     patience_s: float = 1200.0
     attractions_table: str = ""
+    attractions: tuple[Mapping[str, Any], ...] = ()
     other_sites: OtherSites | None = field(default_factory=OtherSites)
 
     def __post_init__(self) -> None:
+        self._check_attractions()
         for key in _CLOCK_KEYS:
             value = getattr(self, key)
             if isinstance(value, str):
@@ -117,11 +129,59 @@ class TouristParams:
         if not self.depart_earliest <= self.depart_latest:
             raise ConfigError("tourists: depart_earliest must not be after depart_latest")
 
+    def _check_attractions(self) -> None:
+        rows = self.attractions
+        if not isinstance(rows, list | tuple) or not all(isinstance(r, Mapping) for r in rows):
+            raise ConfigError(
+                f"tourists: attractions is {rows!r}; expected an array of tables, one per site "
+                "([[tourists.attractions]] with the columns of twin/defaults/attractions.csv)"
+            )
+        object.__setattr__(self, "attractions", tuple(dict(r) for r in rows))
+        if rows:
+            try:
+                check_attraction_table(_rows_frame(self.attractions), where="tourists.attractions")
+            except AttractionError as exc:
+                raise ConfigError(str(exc)) from None
+
+    def site_table(self) -> pd.DataFrame | Path | None:
+        """The attraction table these parameters name: the CSV ``attractions_table`` when
+        set, else the rows of ``attractions`` (a city's profile) as a checked table, else
+        ``None`` for the shipped table (:func:`twin.attractions.sites.resolve_attractions`
+        then skips the rows that match nothing)."""
+        if self.attractions_table:
+            return Path(self.attractions_table)
+        if self.attractions:
+            return check_attraction_table(
+                _rows_frame(self.attractions), where="tourists.attractions (city profile)"
+            )
+        return None
+
     @property
     def tourists_today(self) -> float:
         """Tourists simulated: ``tourists_per_day x scale`` (``x festival_multiplier``)."""
         surge = self.festival_multiplier if self.festival else 1.0
         return self.tourists_per_day * self.scale * surge
+
+
+def _rows_frame(rows: tuple[Mapping[str, Any], ...]) -> pd.DataFrame:
+    """Attraction rows as a table; a key a row leaves out is an empty cell.
+
+    Raises
+    ------
+    ConfigError
+        A row has a key that is not a column of the attraction table.
+    """
+    columns = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    for k, row in enumerate(rows):
+        unknown = [key for key in row if key not in columns]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], columns, n=1)
+            raise ConfigError(
+                f"tourists.attractions[{k}] ({row.get('site', '?')!r}): unknown column "
+                f"{unknown[0]!r}{f'; did you mean {close[0]!r}?' if close else ''} (the columns "
+                f"are {', '.join(columns)}; see twin/defaults/attractions.csv)"
+            )
+    return pd.DataFrame([[row.get(c, "") for c in columns] for row in rows], columns=columns)
 
 
 def load_tourist_params(path: str | Path | None = None, **overrides) -> TouristParams:

@@ -33,6 +33,7 @@ from twin.build.road_classes import (
 )
 from twin.build.summary import city_summary
 from twin.bundle import read_bundle
+from twin.city_profile import load_profile
 from twin.cli import main
 from twin.errors import ConfigError, SourceNotFoundError
 
@@ -328,7 +329,9 @@ def test_build_is_identical_under_any_hash_seed(tmp_path, town):
 
 def test_population_parameter(town):
     assert town.population == pytest.approx(1000)
-    assert build_city.__kwdefaults__["population"] == HUE_POPULATION == 652_572
+    # No default total: the profile's (Huế's 652,572 for Huế), else an estimate.
+    assert build_city.__kwdefaults__["population"] is None
+    assert load_profile().population_total == HUE_POPULATION == 652_572
     for bad in (0, -5, float("nan"), float("inf"), 1e15):
         with pytest.raises(ConfigError, match="population"):
             build_city(TOWN, population=bad)

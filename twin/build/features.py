@@ -34,7 +34,7 @@ from twin.build.pois import (
     load_poi_rules,
     poi_candidates,
 )
-from twin.build.population import distribute
+from twin.build.population import FLOOR_M2_PER_RESIDENT, distribute
 from twin.build.zones import (
     GRID_CELL_M,
     AdminBoundary,
@@ -264,10 +264,11 @@ def city_features(
     walk: Network,
     *,
     crs: str,
-    population: float,
+    population: float | None,
     extra_pois: pd.DataFrame,
     poi_rules: list[PoiRule] | None = None,
     grid_cell_m: float = GRID_CELL_M,
+    floor_m2_per_resident: float = FLOOR_M2_PER_RESIDENT,
 ) -> CityFeatures:
     """POIs, buildings, zones and residents of the city in ``source``.
 
@@ -280,7 +281,9 @@ def city_features(
     crs
         Projected CRS of the networks (``"EPSG:32648"`` for Huế).
     population
-        Residents to share out (the zones' populations sum to it).
+        Residents to share out (the zones' populations sum to it); ``None`` estimates them
+        as the mapped residential floor area over ``floor_m2_per_resident`` (every resident
+        then lives in a mapped building).
     extra_pois
         POIs that are not in the file (the tombs past the extract's edge), with the POI
         table's columns (at least ``name``, ``category``, ``lon``, ``lat``, ``x``, ``y``,
@@ -290,6 +293,8 @@ def city_features(
         when ``None``.
     grid_cell_m
         Side of a grid zone, metres, when the file has no usable admin boundaries.
+    floor_m2_per_resident
+        Residential floor area per resident, m² (:mod:`twin.build.population`).
 
     Returns
     -------
@@ -398,6 +403,10 @@ def city_features(
     # -- population --------------------------------------------------------------------
     residential = buildings["use"].to_numpy() == "residential"
     floor = buildings["floor_area_m2"].to_numpy(float)
+    residential_floor_m2 = float(np.where(residential, floor, 0.0).sum())
+    estimated = population is None
+    if population is None:
+        population = residential_floor_m2 / floor_m2_per_resident
     pop = distribute(
         float(population),
         residential_floor_m2=np.where(residential, floor, 0.0),
@@ -406,6 +415,7 @@ def city_features(
         drive=drive,
         node_zone=node_zone,
         n_zones=len(names),
+        floor_m2_per_resident=floor_m2_per_resident,
     )
     buildings["residents"] = pop.building
     buildings = buildings[list(BUILDING_COLUMNS)]
@@ -418,6 +428,9 @@ def city_features(
     }
     report["population"] = {
         "total": float(population),
+        "estimated": estimated,
+        "residential_floor_m2": round(residential_floor_m2, 1),
+        "floor_m2_per_resident": float(floor_m2_per_resident),
         "in_mapped_buildings": float(pop.zone_buildings.sum()),
         "on_streets": float(pop.zone_network.sum()),
         "residents_per_street_m": pop.density_per_m,

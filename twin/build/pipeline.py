@@ -12,12 +12,18 @@ source checksum, same build parameters, same build code), and :func:`default_cit
 for the default city (Huế, from :func:`twin.settings.default_osm_path`) into the user
 cache.
 
-Population
-----------
-The default total is Huế's official population, **652,572 residents**, as fixed by
-Resolution 1264/NQ-UBTVQH14 of the Standing Committee of the National Assembly
-(27 April 2021), which adjusted the boundaries of Huế city to 265.99 km². Pass
-``population=`` for another city or year.
+The city profile and the projection
+-----------------------------------
+Everything specific to a city comes from its profile (:mod:`twin.city_profile`; Huế's,
+``twin/defaults/hue_profile.toml``, when none is given): the road-class defaults, the
+population and the name. The CRS is the UTM zone of the extract's centre
+(:func:`twin.build.projection.utm_crs`; EPSG:32648 for Huế) unless ``crs=`` or the profile
+names one. The population is, in order: ``population=``; the profile's total when the
+extract's centre lies in the profile's area (Huế's official population, **652,572
+residents**, for Huế); otherwise an estimate from the mapped residential floor area at the
+profile's floor area per resident. A build that uses another city's values, or estimates
+the population, says so in ``City.meta["notes"]`` (which ``twin build`` and ``twin info``
+print).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from twin.bundle import FORMAT_VERSION, read_bundle, read_bundle_meta, write_bundle
-from twin.city import HUE_CRS, City
+from twin.city import City
 from twin.errors import BundleError, ConfigError, SourceNotFoundError
 from twin.build.fingerprint import code_digest, package_versions
 from twin.network import Network
@@ -49,7 +55,10 @@ from twin.build.osm import (
     read_highways,
     shorten_long_tags,
 )
+from twin.build.projection import check_projected_crs, extract_extent, utm_crs
 from twin.build.road_classes import load_road_defaults, road_defaults_digest
+from twin.city_profile import CityProfile, load_profile
+from twin.city_profile import build_notes as profile_notes
 from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings, source_date_epoch
 from twin.build.summary import city_summary
 from twin.geometry import CityGeometry
@@ -78,7 +87,15 @@ DRIVE_NETWORKS = ("drive", "drive_service")
 _BUILD_ROOTS = ("build.pipeline", "build.features")
 Progress = Callable[[str], None]
 #: Options of :func:`build_city` that are build parameters.
-_PARAM_OPTIONS = ("crs", "population", "road_defaults", "extra_pois", "drive_network", "name")
+_PARAM_OPTIONS = (
+    "crs",
+    "population",
+    "road_defaults",
+    "extra_pois",
+    "drive_network",
+    "name",
+    "profile",
+)
 
 
 def _extra_table(extra_pois: str | Path | bool) -> pd.DataFrame | None:
@@ -89,28 +106,26 @@ def _extra_table(extra_pois: str | Path | bool) -> pd.DataFrame | None:
     return load_extra_pois(None if extra_pois is True else extra_pois)
 
 
-def _utm_crs(lon: float, lat: float) -> str:
-    zone = int((lon + 180.0) // 6.0) % 60 + 1
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
-
-
 def build_params(
     *,
-    crs: str | None = HUE_CRS,
-    population: float = HUE_POPULATION,
+    crs: str | None = None,
+    population: float | None = None,
     road_defaults: str | Path | None = None,
     extra_pois: str | Path | bool = True,
     drive_network: str = "drive",
     name: str | None = None,
+    profile: str | Path | CityProfile | None = None,
 ) -> dict:
     """The parameters that decide a build, as stored in the bundle's metadata.
 
-    Files are recorded by content (SHA-256), so editing an override file rebuilds.
-    ``code_sha256`` fingerprints the build code (a new version rebuilds cached bundles).
+    Files are recorded by content (SHA-256), so editing an override file or the profile
+    rebuilds. ``code_sha256`` fingerprints the build code (a new version rebuilds cached
+    bundles). ``crs`` and ``population`` are recorded as given (``None``: from the data and
+    the profile).
     """
     from twin.build.graph import WALK_SPEED
 
-    if not 1 <= population <= MAX_POPULATION:
+    if population is not None and not 1 <= population <= MAX_POPULATION:
         raise ConfigError(
             f"population {population:g} is not a number of residents from 1 to "
             f"{MAX_POPULATION:,} (more than any city holds); give the residents of the area "
@@ -118,12 +133,17 @@ def build_params(
         )
     if drive_network not in DRIVE_NETWORKS:
         raise ConfigError(f"drive_network must be one of {DRIVE_NETWORKS}, got {drive_network!r}")
-    defaults = load_road_defaults(road_defaults)
+    if crs is not None:
+        check_projected_crs(crs)
+    profile = load_profile(profile)
+    defaults = _road_table(road_defaults, profile)
     extras = _extra_table(extra_pois)
     return {
         "name": name,
         "crs": crs,
-        "population": float(population),
+        "population": None if population is None else float(population),
+        "profile": profile.where,
+        "profile_sha256": profile.sha256,
         "drive_network": drive_network,
         "walk_speed_m_s": WALK_SPEED,
         "road_defaults": str(road_defaults) if road_defaults else "twin/defaults/road_classes.csv",
@@ -138,14 +158,24 @@ def build_params(
     }
 
 
+def _road_table(road_defaults: str | Path | None, profile: CityProfile) -> pd.DataFrame:
+    return load_road_defaults(
+        road_defaults, classes=profile.roads, classes_source=f"{profile.where}: [roads]"
+    )
+
+
 def _params_digest(params: dict) -> str:
-    text = json.dumps({k: v for k, v in params.items() if k != "road_defaults"}, sort_keys=True)
+    text = json.dumps(
+        {k: v for k, v in params.items() if k not in ("road_defaults", "profile")}, sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _city_name(source: Path, name: str | None) -> str:
+def _city_name(source: Path, name: str | None, profile: CityProfile, borrowed: bool) -> str:
     if name:
         return name
+    if not profile.is_default and not borrowed:
+        return profile.name
     try:
         if source.resolve() == get_settings().osm_path.resolve():
             return DEFAULT_CITY_NAME
@@ -181,11 +211,26 @@ def _named_for_format(source: Path, fmt: str, folder: Path) -> Path:
 
 
 def _features(
-    source: Path, drive: Network, walk: Network, *, crs: str, population: float, extras
+    source: Path,
+    drive: Network,
+    walk: Network,
+    *,
+    crs: str,
+    population: float | None,
+    extras,
+    floor_m2_per_resident: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, np.ndarray, dict]:
     from twin.build.features import city_features
 
-    features = city_features(source, drive, walk, crs=crs, population=population, extra_pois=extras)
+    features = city_features(
+        source,
+        drive,
+        walk,
+        crs=crs,
+        population=population,
+        extra_pois=extras,
+        floor_m2_per_resident=floor_m2_per_resident,
+    )
     return (
         features.pois,
         features.buildings,
@@ -200,11 +245,12 @@ def build_city(
     *,
     place: str | None = None,
     name: str | None = None,
-    crs: str | None = HUE_CRS,
-    population: float = HUE_POPULATION,
+    crs: str | None = None,
+    population: float | None = None,
     road_defaults: str | Path | None = None,
     extra_pois: str | Path | bool = True,
     drive_network: str = "drive",
+    profile: str | Path | CityProfile | None = None,
     progress: Progress | None = None,
 ) -> City:
     """Build a city from an OSM file, or from a place downloaded when online.
@@ -217,14 +263,17 @@ def build_city(
         Instead of ``source``: a place name to download with osmnx (needs internet; the
         download is kept in the cache folder under ``places/``).
     name
-        The city's display name; default ``"Huế"`` for the default extract, else the
-        file's name.
+        The city's display name; default: the profile's (Vietnamese) name when a profile
+        is given and the extract lies in its area, ``"Huế"`` for the default extract, else
+        the file's name.
     crs
-        Projected CRS of ``x``/``y`` (metres); ``None`` picks the UTM zone of the data.
-        Default EPSG:32648 (UTM 48N, Huế's).
+        Projected CRS of ``x``/``y`` (metres); ``None``: the profile's ``crs`` if it has
+        one and the extract lies in its area, else the UTM zone of the extract's centre
+        (EPSG:32648, UTM 48N, for Huế).
     population
-        Residents to distribute over the buildings; default :data:`HUE_POPULATION`
-        (Resolution 1264/NQ-UBTVQH14, 2021).
+        Residents to distribute over the buildings; ``None``: the profile's total when the
+        extract's centre lies in the profile's area, else an estimate from the mapped
+        residential floor area (see the module docstring).
     road_defaults
         A CSV overriding rows of ``twin/defaults/road_classes.csv`` (see
         :func:`twin.build.road_classes.load_road_defaults`).
@@ -233,6 +282,9 @@ def build_city(
         only where the network comes within reach), a CSV of your own, or ``False``.
     drive_network
         ``"drive"`` (osmnx's drive filter: no service roads) or ``"drive_service"``.
+    profile
+        The city profile (:mod:`twin.city_profile`): a TOML file or a loaded profile;
+        ``None`` for Huế's.
     progress
         Called with a short description as each stage starts (the CLI prints them).
 
@@ -257,6 +309,7 @@ def build_city(
         source = download_place(place, get_settings().cache_dir / "places")
     source = Path(source)
     fmt = osm_format(source)
+    profile = load_profile(profile)
     params = build_params(
         crs=crs,
         population=population,
@@ -264,8 +317,9 @@ def build_city(
         extra_pois=extra_pois,
         drive_network=drive_network,
         name=name,
+        profile=profile,
     )
-    defaults = load_road_defaults(road_defaults)
+    defaults = _road_table(road_defaults, profile)
     extras_table = _extra_table(extra_pois)
 
     say(f"reading {source.name}")
@@ -277,9 +331,13 @@ def build_city(
             readable = Path(folder) / "shortened.osm"
             tags_cut = shorten_long_tags(source, readable)
             highways = read_highways(readable)
+        centre, _ = extract_extent(highways.locations.values(), source_name=str(source))
+        borrowed = not profile.covers(*centre)
         if crs is None:
-            lon, lat = np.array(list(highways.locations.values())).mean(axis=0)
-            crs = _utm_crs(float(lon), float(lat))
+            crs = (None if borrowed else profile.crs) or utm_crs(*centre)
+        residents = population
+        if residents is None and not borrowed:
+            residents = profile.population_total
         gaps = {"ways": highways.gaps, "nodes": highways.missing_nodes}
         files = network_xml_files(highways, (drive_network, "walk"), folder)
         del highways
@@ -315,8 +373,9 @@ def build_city(
             drive_net,
             walk_net,
             crs=crs,
-            population=population,
+            population=residents,
             extras=extras,
+            floor_m2_per_resident=profile.floor_m2_per_resident,
         )
         say("reading the water and the shapes of the roads")
         water, water_report = read_water(named, crs=crs, drive=drive_net)
@@ -324,6 +383,18 @@ def build_city(
             drive=drive.polylines(drive_net), walk=walk.polylines(walk_net), water=water
         )
     sha = file_sha256(source)
+    city_name = _city_name(source, name, profile, borrowed)
+    notes = profile_notes(
+        profile,
+        city_name=city_name,
+        borrowed=borrowed,
+        centre=centre,
+        population=features_report["population"],
+        population_given=population is not None,
+    )
+    notes += build_notes(features_report, gaps=gaps, tags_cut=tags_cut)
+    for note in notes:
+        log.info("%s", note)
     meta = {
         "source": str(source.resolve()),
         "source_format": fmt,
@@ -343,12 +414,13 @@ def build_city(
         "water": water_report,
         "missing_nodes": gaps,
         "tags_cut": tags_cut,
-        "notes": build_notes(features_report, gaps=gaps, tags_cut=tags_cut),
+        "profile": profile.to_meta(borrowed=borrowed, centre=centre),
+        "notes": notes,
         "licence": "OpenStreetMap data © OpenStreetMap contributors, ODbL 1.0",
     }
     log.info("built %s in %.1f s", source, time.perf_counter() - started)
     return City(
-        name=_city_name(source, name),
+        name=city_name,
         crs=crs,
         drive=drive_net,
         walk=walk_net,
@@ -399,10 +471,11 @@ def build_notes(features: dict, *, gaps: dict, tags_cut: int) -> list[str]:
         )
     population = features.get("population", {})
     if not features.get("buildings", {}).get("count"):
+        total = population.get("total", 0)
+        spread = f" and all {total:,.0f} residents are spread along the streets" if total else ""
         notes.append(
-            f"no buildings: the file has no building footprints, so the building layer is "
-            f"empty and all {population.get('total', 0):,.0f} residents are spread along the "
-            "streets"
+            "no buildings: the file has no building footprints, so the building layer is "
+            f"empty{spread}"
         )
     if gaps.get("ways"):
         ways, nodes = gaps["ways"], gaps["nodes"]

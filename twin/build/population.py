@@ -1,15 +1,18 @@
 """Residents: from residential floor area, topped up along residential streets.
 
-The build is given a total population (Huế: 652,572, the 2019 Population and Housing
-Census count for the city of Huế within its 2021 boundaries, General Statistics Office of
-Viet Nam; pass another with ``population=``). It is shared out so that it sums exactly to
+The build is given a total population: ``population=``, else the city profile's
+(:mod:`twin.city_profile`; Huế: 652,572, the 2019 Population and Housing Census count for
+the city of Huế within its 2021 boundaries, General Statistics Office of Viet Nam), else an
+estimate, the mapped residential floor area over the profile's floor area per resident
+(:func:`twin.build.features.city_features`). It is shared out so that it sums exactly to
 that total.
 
 Rule
 ----
 Let ``B_z`` be the residents that the mapped homes of zone ``z`` hold — residential floor
-area divided by :data:`FLOOR_M2_PER_RESIDENT` (25 m² a person, about Viet Nam's urban
-average housing floor area per person around 2020) — and ``L_z`` the zone's residential
+area divided by the profile's floor area per resident (:data:`FLOOR_M2_PER_RESIDENT`, 25 m²
+a person, Viet Nam's national average housing floor area targeted for 2020 by Decision
+2127/QĐ-TTg, for Huế) — and ``L_z`` the zone's residential
 street length, metres of drive-network road weighted by class (:data:`ROAD_WEIGHTS`;
 each two-way street counted once).
 

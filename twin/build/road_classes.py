@@ -29,7 +29,7 @@ import hashlib
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -97,16 +97,27 @@ def _read_table(source, where: str) -> pd.DataFrame:
     return table.set_index("highway")
 
 
-def load_road_defaults(overrides: str | Path | None = None) -> pd.DataFrame:
-    """The table of road defaults by OSM ``highway`` class, with a planner's overrides.
+def load_road_defaults(
+    overrides: str | Path | None = None,
+    *,
+    classes: Mapping[str, Mapping[str, float]] | None = None,
+    classes_source: str = "the city profile's [roads]",
+) -> pd.DataFrame:
+    """The table of road defaults by OSM ``highway`` class, with a city's and a planner's
+    overrides.
 
     Parameters
     ----------
     overrides
         A CSV with a ``highway`` column and any of the columns of
         ``twin/defaults/road_classes.csv``. Its rows replace the values of the classes it
-        names (an empty cell or an omitted column keeps the default); new classes are
-        added at the end. ``None`` for the shipped defaults.
+        names (an empty cell or an omitted column keeps the value before it); new classes
+        are added at the end. ``None`` for none. Applied after ``classes``.
+    classes
+        A city profile's road classes (``{highway: {column: value}}``, see
+        :mod:`twin.city_profile`), laid over the shipped table the same way.
+    classes_source
+        Names ``classes`` in error messages.
 
     Returns
     -------
@@ -124,7 +135,20 @@ def load_road_defaults(overrides: str | Path | None = None) -> pd.DataFrame:
     table = _read_table(
         resources.files("twin") / "defaults" / "road_classes.csv",
         "twin/defaults/road_classes.csv",
-    )
+    ).astype(float)
+    if classes:
+        rows = pd.DataFrame.from_dict(
+            {str(k): dict(v) for k, v in classes.items()}, orient="index"
+        ).reindex(columns=[c for c in ROAD_COLUMNS if any(c in v for v in classes.values())])
+        rows.index.name = "highway"
+        for column in rows.columns:
+            bad = rows.index[rows[column].notna() & ~(rows[column] > 0)].tolist()
+            if bad:
+                raise ConfigError(
+                    f"{classes_source}: {column} must be a positive number; classes {bad} "
+                    f"have {rows.loc[bad, column].tolist()}"
+                )
+        _lay_over(table, rows, classes_source)
     if overrides is None:
         return table
     path = Path(overrides)
@@ -133,13 +157,19 @@ def load_road_defaults(overrides: str | Path | None = None) -> pd.DataFrame:
             f"road defaults file {path} does not exist; pass a CSV with the columns of "
             "twin/defaults/road_classes.csv"
         )
-    extra = _read_table(path, str(path))
+    _lay_over(table, _read_table(path, str(path)), str(path))
+    return table
+
+
+def _lay_over(table: pd.DataFrame, extra: pd.DataFrame, where: str) -> None:
+    """Replace ``table``'s values by ``extra``'s non-empty cells, in place; a class ``table``
+    does not have is added at the end and must give every column."""
     for highway, row in extra.iterrows():
         if highway not in table.index:
             missing = [c for c in ROAD_COLUMNS if c not in row.index or pd.isna(row[c])]
             if missing:
                 raise ConfigError(
-                    f"{path}: new road class {highway!r} has no value for {missing}; give "
+                    f"{where}: new road class {highway!r} has no value for {missing}; give "
                     "every column for a class the defaults do not have"
                 )
             table.loc[highway] = row.reindex(list(ROAD_COLUMNS))
@@ -147,7 +177,6 @@ def load_road_defaults(overrides: str | Path | None = None) -> pd.DataFrame:
             for column, value in row.items():
                 if pd.notna(value):
                     table.loc[highway, column] = float(value)
-    return table
 
 
 def road_defaults_digest(table: pd.DataFrame) -> str:

@@ -19,9 +19,11 @@ def city_summary(city: City) -> dict:
     (``nodes``, ``edges``, ``km``), ``pois`` (count by category, every category listed),
     ``buildings``, ``population``, ``zones``, ``zone_kinds``, ``bbox`` (``min_lon``,
     ``min_lat``, ``max_lon``, ``max_lat`` of the drive nodes, degrees), ``dropped``,
-    ``signalised_junctions`` (drive nodes with traffic signals or a signalised crossing)
-    and ``node_control`` (drive nodes by OSM control: signals, signal crossings, stop and
-    give-way signs).
+    ``signalised_junctions`` (drive nodes with traffic signals or a signalised crossing),
+    ``node_control`` (drive nodes by OSM control: signals, signal crossings, stop and
+    give-way signs), ``profile`` (the city profile's file and whether it was borrowed,
+    ``None`` for a city built without one) and ``notes`` (the build's notes on borrowed or
+    estimated values).
     """
     drive = city.drive
     tail, head = drive.tail, drive.indices
@@ -82,4 +84,16 @@ def city_summary(city: City) -> dict:
                 strict=True,
             )
         },
+        "profile": _profile(city.meta.get("profile")),
+        "notes": list(city.meta.get("notes", [])),
+    }
+
+
+def _profile(meta: dict | None) -> dict | None:
+    if not meta:
+        return None
+    return {
+        "name": meta.get("name"),
+        "file": meta.get("file"),
+        "borrowed": bool(meta.get("borrowed")),
     }

@@ -36,8 +36,19 @@ def add_parser(subparsers) -> None:
     source.add_argument(
         "--gmns", type=Path, metavar="DIR", help="read a GMNS network (node.csv, link.csv)"
     )
+    parser.add_argument(
+        "--crs",
+        help="OSM: the projected CRS to build in (default: the UTM zone of the extract's "
+        "centre, EPSG:32648 for Huế); GMNS: the CRS of x_coord/y_coord, e.g. EPSG:4326",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="the city's profile (TOML; `twin profile init` writes one); default: Huế's, "
+        "twin/defaults/hue_profile.toml",
+    )
     gmns = parser.add_argument_group("GMNS units (override the folder's config.csv)")
-    gmns.add_argument("--crs", help="CRS of x_coord/y_coord, e.g. EPSG:4326 or EPSG:32648")
     gmns.add_argument("--length-unit", help="unit of link length: m, km, mi or ft")
     gmns.add_argument("--speed-unit", help="unit of free_speed: kph, mph or m/s")
     parser.add_argument(
@@ -50,7 +61,8 @@ def add_parser(subparsers) -> None:
         "--population",
         type=float,
         metavar="N",
-        help="residents to distribute (default: Huế's 652,572, Resolution 1264/NQ-UBTVQH14)",
+        help="residents to distribute (default: the profile's total when the extract lies in "
+        "its area, Huế's 652,572 for Huế; else an estimate from residential floor area)",
     )
     parser.add_argument(
         "--no-extra-pois",
@@ -113,6 +125,15 @@ def run(args: argparse.Namespace) -> int:
         options["road_defaults"] = args.road_defaults
     if args.no_extra_pois:
         options["extra_pois"] = False
+    if args.crs is not None and args.gmns is None:
+        options["crs"] = args.crs
+    if args.profile is not None:
+        if args.gmns is not None:
+            raise ConfigError(
+                "--profile applies to OSM builds; a GMNS network brings its own attributes "
+                "and no population (leave --profile out)"
+            )
+        options["profile"] = _checked_profile(args.profile)
 
     if args.source is not None and (args.place or args.gmns):
         raise ConfigError(
@@ -177,3 +198,14 @@ def run(args: argparse.Namespace) -> int:
     if built:
         progress("done")
     return 0
+
+
+def _checked_profile(path: Path):
+    """The profile, its family sections checked as a run will check them (so a typo is
+    found before a build, not at the first run)."""
+    from sim.city_profile import check_profile
+    from twin.city_profile import load_profile
+
+    profile = load_profile(path)
+    check_profile(profile)
+    return profile

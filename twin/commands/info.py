@@ -11,8 +11,10 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "info",
         help="summarise a city bundle",
-        description="Print a city's nodes, edges, km of road by class, signalised "
-        "junctions, POIs by class, buildings, population, zones and bounding box.",
+        description="Print a city's CRS, nodes, edges, km of road by class, signalised "
+        "junctions, POIs by class, buildings, population, zones and bounding box, and the "
+        "build's notes on values it did not take from the city itself (another city's "
+        "profile, an estimated population).",
     )
     parser.add_argument("city", type=Path, help="a .twin bundle (from `twin build`)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -20,7 +22,10 @@ def add_parser(subparsers) -> None:
 
 
 def format_summary(summary: dict, meta: dict) -> str:
-    """The human-readable form of :func:`twin.build.pipeline.city_summary`."""
+    """The human-readable form of :func:`twin.build.pipeline.city_summary`: the profile
+    line only for a city not built with Huế's own, the notes only when the build made any."""
+    from twin.city_profile import DEFAULT_PROFILE
+
     lines = [f"{summary['name']} ({summary['crs']})"]
     source = meta.get("source")
     if source:
@@ -31,6 +36,10 @@ def format_summary(summary: dict, meta: dict) -> str:
             details.append(f"dated {meta['source_date']}")
         suffix = f" ({', '.join(details)})" if details else ""
         lines.append(f"  source      {source}{suffix}")
+    profile = summary.get("profile")
+    if profile and (profile["borrowed"] or profile["file"] != DEFAULT_PROFILE):
+        borrowed = " (borrowed: the extract lies outside its area)" if profile["borrowed"] else ""
+        lines.append(f"  profile     {profile['file']}{borrowed}")
     lines.append(
         f"  drive       {summary['nodes']:,} nodes, {summary['edges']:,} edges, "
         f"{summary['road_km_total']:,.1f} km of road"
@@ -72,7 +81,7 @@ def format_summary(summary: dict, meta: dict) -> str:
             f"  bbox        lon {bbox['min_lon']:.4f} to {bbox['max_lon']:.4f}, "
             f"lat {bbox['min_lat']:.4f} to {bbox['max_lat']:.4f}"
         )
-    lines.extend(f"  note        {note}" for note in meta.get("notes", []))
+    lines.extend(f"  note        {note}" for note in summary.get("notes", []))
     return "\n".join(lines)
 
 

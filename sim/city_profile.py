@@ -1,0 +1,178 @@
+"""A city's profile in its runs: the first layer of parameters, and what a run borrowed.
+
+A city built by ``twin build`` carries its profile (:mod:`twin.city_profile`) in
+``City.meta["profile"]``. :func:`profile_layers` turns the profile's family sections into the
+first layer of overrides of every run on the city (:func:`sim.spec_builder.build_spec` puts
+it before scenarios and ``--set``), so the run specification holds the values used and its
+digest changes with the profile. A city without a profile (a GMNS network, a synthetic
+city, a bundle built before profiles) gets no layer: the defaults.
+
+:func:`profile_notes` says, once per run, which of the values a run used are another city's:
+every part of a borrowed profile (the extract lies outside the profile's area), or the parts
+a profile still marks as placeholders, that the run actually used and no later layer
+replaced. The runner writes it into ``kpis.json``'s ``notes``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sim.parameters import Layer, resolve
+from twin.city import City
+from twin.city_profile import (
+    PROFILE_FAMILIES,
+    CityProfile,
+    borrowed_parts,
+    describe,
+    population_note,
+)
+
+__all__ = ["check_profile", "profile_layers", "profile_notes"]
+
+
+def profile_layers(city: City) -> list[tuple[str, Layer]]:
+    """The city's profile as ``(family, Layer)`` overrides, in family order.
+
+    The layer's source is ``"city profile <name>"``. A borrowed profile's attraction table
+    is left out: its rows name another city's sites, so the run falls back to the shipped
+    table, whose rows match nothing there, and the city's own sightseeing POIs are the
+    sites (``tourists.other_sites``).
+    """
+    meta = city.meta.get("profile") if city.meta else None
+    if not meta:
+        return []
+    data = meta.get("data", {})
+    source = f"city profile {meta.get('name', {}).get('vi', '?')}"
+    layers = []
+    for family in PROFILE_FAMILIES:
+        if family not in data:
+            continue
+        values = copy.deepcopy(data[family])
+        if family == "tourists" and meta.get("borrowed"):
+            values.pop("attractions", None)
+        if values:
+            layers.append((family, Layer(source, values)))
+    return layers
+
+
+def check_profile(profile: CityProfile) -> None:
+    """Check a profile's family sections as a run checks its layers (unknown keys with the
+    closest valid one, types, ranges; :func:`sim.parameters.resolve`).
+
+    Raises
+    ------
+    ConfigError
+        The first wrong value, naming the profile's file.
+    """
+    for family, values in profile.families.items():
+        resolve(family, [Layer(f"city profile {profile.where}", values)])
+
+
+def profile_notes(city: City, parameters: Mapping[str, Any], *, used: Iterable[str]) -> list[str]:
+    """What a run says about the values it took from another city's profile.
+
+    Parameters
+    ----------
+    city
+        The city run.
+    parameters
+        The run's resolved parameters (``spec.parameters``).
+    used
+        The parts of the run that ran and read their parameters: any of ``"demand"``
+        (synthesised trips), ``"traffic"``, ``"tourists"``, ``"emergency"``.
+
+    Returns
+    -------
+    At most two sentences: the borrowed (or placeholder) values used, at build and in the
+    run; and, when the build estimated the population, how. Empty for Huế.
+    """
+    meta = city.meta.get("profile") if city.meta else None
+    if not meta:
+        return []
+    used = set(used)
+    population = city.meta.get("features", {}).get("population", {})
+    estimated = bool(population.get("estimated"))
+    data = meta.get("data", {})
+    at_build, in_run = [], []
+    for part in borrowed_parts(meta):
+        if part.used_by == "build":
+            if part.key in ("population.total", "city.name") and meta.get("borrowed"):
+                continue  # a borrowed profile's name and total are not used
+            if part.key == "population.total" and estimated:
+                continue
+            if part.key == "population.floor_m2_per_resident" and not estimated:
+                continue
+            at_build.append(part.label)
+        elif part.used_by in used and _still_in_force(data, parameters, part.key):
+            in_run.append(_label(part.label, part.key, data))
+    notes = []
+    if at_build or in_run:
+        parts = []
+        if at_build:
+            parts.append(f"at build, its {_join(at_build)}")
+        if in_run:
+            parts.append(f"in this run, its {_join(in_run)}")
+        if meta.get("borrowed"):
+            notes.append(
+                f"{city.name} uses values of {describe(meta)}, not its own (the extract lies "
+                f"outside that profile's area): {'; '.join(parts)}. Write the city's own "
+                "profile with `twin profile init` and rebuild with `twin build --profile`"
+            )
+        else:
+            notes.append(
+                f"{city.name} uses values that its profile ({meta.get('file', '?')}) still "
+                f"marks as placeholders, copied from Huế's and not yet checked: "
+                f"{'; '.join(parts)}. Check them and remove their keys from [profile] "
+                "placeholders"
+            )
+    if estimated:
+        notes.append(population_note(city.name, population, meta))
+    return notes
+
+
+def _lookup(data: Any, key: str) -> Any:
+    node = data
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _still_in_force(profile: Mapping[str, Any], parameters: Mapping[str, Any], key: str) -> bool:
+    """Whether the run's value at ``key`` is still the profile's (no later layer changed
+    it); a table is compared on the keys the profile sets."""
+    return _same(_lookup(profile, key), _lookup(parameters, key))
+
+
+def _same(mine: Any, run: Any) -> bool:
+    if isinstance(mine, Mapping):
+        return isinstance(run, Mapping) and all(_same(v, run.get(k)) for k, v in mine.items())
+    if isinstance(mine, list | tuple):
+        return (
+            isinstance(run, list | tuple)
+            and len(mine) == len(run)
+            and all(_same(a, b) for a, b in zip(mine, run, strict=True))
+        )
+    if isinstance(mine, int | float) and isinstance(run, int | float):
+        return float(mine) == float(run)
+    return mine == run
+
+
+def _label(label: str, key: str, data: Mapping[str, Any]) -> str:
+    """A part's label with its headline figure, where one tells much."""
+    if key == "demand.generation":
+        rate = _lookup(data, "demand.generation.person_trips_per_resident")
+        if rate is not None:
+            return f"{label} ({rate:g} person-trips per resident a day)"
+    if key == "tourists.demand":
+        volume = _lookup(data, "tourists.demand.tourists_per_day")
+        if volume is not None:
+            return f"{label} ({volume:,.0f} tourists a day)"
+    return label
+
+
+def _join(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
