@@ -29,8 +29,11 @@ __all__ = ["AREA_MARGIN_DEG", "MAX_SITES", "SIGHTSEEING", "profile_template"]
 #: latitude; less of longitude away from the equator), so that a re-cut extract of the same
 #: city still has its centre inside (an assumption; edit ``[city] area`` to the city's own).
 AREA_MARGIN_DEG = 0.01
-#: POI categories whose named POIs seed the attraction table.
-SIGHTSEEING = ("attraction", "museum", "tomb", "city_gate", "pagoda_temple", "market", "pier")
+#: POI categories whose named POIs seed the attraction table, in the order they are taken
+#: (museums and tombs are more often a city's main sights than a generic attraction).
+SIGHTSEEING = ("museum", "tomb", "attraction", "pagoda_temple", "city_gate", "market", "pier")
+#: At most this many further sight names are listed in a comment to choose from.
+MAX_NAMED = 40
 #: At most this many seeded sites (an assumption: the table is for a city's main sites, Huế
 #: lists 8; the other sightseeing POIs are sites anyway, with ``tourists.other_sites``).
 MAX_SITES = 12
@@ -171,16 +174,24 @@ def profile_template(city: City, *, source: str, hue: CityProfile | None = None)
     placeholders.append("tourists.demand")
     for key, value in data.get("tourists", {}).get("demand", {}).items():
         body.value(key, value)
-    sites = _sites(city)
+    sites, others = _sites(city)
     body.blank()
     if sites:
         body.comment(
-            f"From the extract: its named sightseeing POIs ({', '.join(SIGHTSEEING)}; at most "
-            f"{MAX_SITES}), matched by poi_id. PLACEHOLDER: their popularity (relative weight), "
-            "hours, visit length (min), ticket gate (visitors/min) and capacity, Huế's defaults "
-            "for a minor site; keep the main sites, give each its own figures. Columns: "
-            "twin/defaults/attractions.csv."
+            f"From the extract: its named sightseeing POIs ({', '.join(SIGHTSEEING)}: the first "
+            f"{MAX_SITES} in that order, then by name), matched by poi_id. PLACEHOLDER: their "
+            "popularity (relative weight), hours, visit length (min), ticket gate (visitors/min) "
+            "and capacity, Huế's defaults for a minor site; keep the main sites, give each its "
+            "own figures. Columns: twin/defaults/attractions.csv."
         )
+        if others:
+            more = len(others) - MAX_NAMED
+            body.comment(
+                "Other named sights of the extract (sites anyway, with the defaults of "
+                "[other_sites] in twin/defaults/tourists.toml): "
+                + "; ".join(others[:MAX_NAMED])
+                + (f" and {more} more." if more > 0 else ".")
+            )
         placeholders.append("tourists.attractions")
         for site in sites:
             body.array_item("tourists.attractions", site)
@@ -243,17 +254,21 @@ def _road_km(city: City) -> dict[str, float]:
     return dict(sorted(road_km.items(), key=lambda kv: -kv[1]))
 
 
-def _sites(city: City) -> list[dict[str, Any]]:
-    """Rows of the attraction table for the city's named sightseeing POIs."""
+def _sites(city: City) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows of the attraction table for the city's first named sightseeing POIs, and the
+    names of the others."""
     from twin.attractions.sites import OtherSites
 
     if not len(city.pois):
-        return []
+        return [], []
     pois = city.pois[city.pois["category"].isin(SIGHTSEEING)]
     pois = pois[pois["name"].fillna("").astype(str).str.strip() != ""]
-    pois = pois.drop_duplicates("name").sort_values(["category", "name"]).head(MAX_SITES)
+    rank = pois["category"].map({c: i for i, c in enumerate(SIGHTSEEING)})
+    pois = pois.assign(rank=rank).sort_values(["rank", "name"]).drop_duplicates("name")
+    others = [str(n) for n in pois["name"].iloc[MAX_SITES:]]
+    pois = pois.head(MAX_SITES)
     other = OtherSites()
-    return [
+    rows = [
         {
             "site": str(row.name),
             "poi_id": str(row.poi_id),
@@ -266,6 +281,7 @@ def _sites(city: City) -> list[dict[str, Any]]:
         }
         for row in pois.itertuples(index=False)
     ]
+    return rows, others
 
 
 # -- writing TOML with comments ------------------------------------------------------------------

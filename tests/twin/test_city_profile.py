@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import tomllib
 
 import numpy as np
 import pytest
@@ -166,7 +167,7 @@ def test_template_of_a_new_town_reads_back_with_hue_values_as_placeholders(tmp_p
     assert "# total = 384" in text  # the estimate, 9,593 m² / 25 m², as a hint
     assert "EPSG:32635 (UTM 35N)" in text
     sites = profile.families["tourists"]["attractions"]
-    assert [s["site"] for s in sites] == ["Old Town Square", "Town Museum"]
+    assert [s["site"] for s in sites] == ["Town Museum", "Old Town Square"]  # museums first
     assert {s["poi_id"] for s in sites} == {"node/900004", "node/900005"}
     assert "1 hospital and 1 fire station" in text
     # Every value the data cannot give is Huế's and listed to be checked.
@@ -176,3 +177,14 @@ def test_template_of_a_new_town_reads_back_with_hue_values_as_placeholders(tmp_p
     for family in ("demand", "vehicles", "emergency"):
         assert profile.families[family] == hue.families[family]
     assert profile.roads == hue.roads
+
+
+def test_template_lists_the_sights_it_leaves_out(monkeypatch, grid):
+    import twin.profile_template as template
+
+    monkeypatch.setattr(template, "MAX_SITES", 2)
+    text = template.profile_template(grid, source="grid.osm")
+    profile = profile_from_data(tomllib.loads(text), where="grid.toml")
+    rows = profile.families["tourists"]["attractions"]
+    assert [r["site"] for r in rows] == ["Citadel", "Pagoda"]  # attraction, then pagoda
+    assert "Other named sights of the extract" in text and "Market; Pier." in text
