@@ -11,15 +11,20 @@ city, a bundle built before profiles) gets no layer: the defaults.
 every part of a borrowed profile (the extract lies outside the profile's area), or the parts
 a profile still marks as placeholders, that the run actually used and no later layer
 replaced. The runner writes it into ``kpis.json``'s ``notes``.
+
+Commands that read a city's parameters outside a run (``twin coverage``, ``twin site``) lay
+them the same way with :func:`city_emergency_params`, and say what they borrowed with
+:func:`command_notes`.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sim.parameters import Layer, resolve
+from sim.parameters import Layer, resolve, resolve_all
 from twin.city import City
 from twin.city_profile import (
     PROFILE_FAMILIES,
@@ -29,7 +34,16 @@ from twin.city_profile import (
     population_note,
 )
 
-__all__ = ["check_profile", "profile_layers", "profile_notes"]
+if TYPE_CHECKING:
+    from sim.emergency.params import EmergencyParams
+
+__all__ = [
+    "check_profile",
+    "city_emergency_params",
+    "command_notes",
+    "profile_layers",
+    "profile_notes",
+]
 
 
 def profile_layers(city: City) -> list[tuple[str, Layer]]:
@@ -55,6 +69,35 @@ def profile_layers(city: City) -> list[tuple[str, Layer]]:
         if values:
             layers.append((family, Layer(source, values)))
     return layers
+
+
+def city_emergency_params(city: City, path: str | Path | None = None) -> EmergencyParams:
+    """The emergency parameters of ``city`` in the order a run lays them: the defaults, the
+    city's profile, then the TOML file ``path`` (``--params`` of ``twin coverage`` and
+    ``twin site``) over both.
+
+    Raises
+    ------
+    ConfigError, SourceNotFoundError
+        A wrong value in the profile or the file, or no file at ``path``.
+    """
+    from sim.emergency.params import load_emergency_params
+
+    layers = [layer for family, layer in profile_layers(city) if family == "emergency"]
+    base = resolve("emergency", layers) if layers else None
+    return load_emergency_params(path, base=base)
+
+
+def command_notes(
+    city: City, *, emergency: EmergencyParams | None = None, used: Iterable[str]
+) -> list[str]:
+    """:func:`profile_notes` for a command that reads the city's parameters outside a run:
+    the profile's values of every family, with the emergency parameters the command
+    resolved (:func:`city_emergency_params`) in place of the profile's."""
+    parameters = resolve_all(profile_layers(city))
+    if emergency is not None:
+        parameters["emergency"] = emergency.raw
+    return profile_notes(city, parameters, used=used)
 
 
 def check_profile(profile: CityProfile) -> None:

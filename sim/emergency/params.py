@@ -169,9 +169,12 @@ def _default_raw() -> dict:
 
 
 def load_emergency_params(
-    path: str | Path | None = None, *, overrides: dict[str, Any] | None = None
+    path: str | Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    base: dict[str, Any] | None = None,
 ) -> EmergencyParams:
-    """Read emergency parameters: the defaults, then a TOML file, then overrides.
+    """Read emergency parameters: the defaults (or ``base``), then a TOML file, then overrides.
 
     Parameters
     ----------
@@ -180,9 +183,12 @@ def load_emergency_params(
         gives replace the defaults. ``None`` for the defaults alone.
     overrides
         A nested dict applied last (``{"units": {"ambulances_per_hospital": 3}}``).
+    base
+        Complete parameters in the layout of the defaults to start from instead of them,
+        e.g. a city's (:func:`sim.city_profile.city_emergency_params`).
     """
-    raw = _default_raw()
-    where = "twin/defaults/emergency.toml"
+    raw = _default_raw() if base is None else copy.deepcopy(base)
+    where = "twin/defaults/emergency.toml" if base is None else "the city's emergency parameters"
     if path is not None:
         path = Path(path)
         if not path.is_file():

@@ -81,8 +81,19 @@ def add_city_arguments(parser: argparse.ArgumentParser) -> None:
         help="simulate the day's traffic without the tourists' taxis and buses",
     )
     parser.add_argument(
-        "--params", type=Path, metavar="FILE", help="emergency parameters (TOML) over the defaults"
+        "--params",
+        type=Path,
+        metavar="FILE",
+        help="emergency parameters (TOML) over the defaults and the city's profile",
     )
+
+
+def day_parts(args: argparse.Namespace) -> set[str]:
+    """The parts of a run whose parameters the congestion of ``args`` reads: those of the
+    day simulated now (none with --run, whose own notes say it, or with --free-flow)."""
+    if args.run is not None or args.free_flow:
+        return set()
+    return {"demand", "traffic"} | (set() if args.no_tourists else {"tourists"})
 
 
 def congestion(args: argparse.Namespace, city, params):
@@ -178,9 +189,9 @@ def write_csv_atomic(table, path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sim.city_profile import city_emergency_params, command_notes
     from sim.emergency.coverage import coverage_by_hour, coverage_by_zone
     from sim.emergency.incidents import residents_by_node
-    from sim.emergency.params import load_emergency_params
     from sim.emergency.stations import check_unit_type
     from twin.build.pipeline import load_city
     from twin.errors import ConfigError
@@ -200,8 +211,9 @@ def run(args: argparse.Namespace) -> int:
             option="--zones-csv",
             within_inputs=True,
         )
-    params = load_emergency_params(args.params)
     city = load_city(args.city)
+    params = city_emergency_params(city, args.params)
+    notes = command_notes(city, used=day_parts(args))
     stations = stations_of(city, params, args.unit_type)
     day = congestion(args, city, params)
     hourly, source = day.hourly, day.description
@@ -226,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
                     "share_mean": sum(shares) / len(shares),
                     "share_min": min(shares),
                     "zones_csv": str(args.zones_csv) if args.zones_csv else None,
+                    "notes": notes,
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -245,4 +258,6 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.zones_csv is not None:
         print(f"wrote the zone table to {args.zones_csv}")
+    for note in notes:
+        print(f"note: {note}")
     return 0

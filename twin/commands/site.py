@@ -7,7 +7,7 @@ import json
 import math
 import sys
 
-from twin.commands.coverage import add_city_arguments, congestion
+from twin.commands.coverage import add_city_arguments, congestion, day_parts
 
 
 def add_parser(subparsers) -> None:
@@ -63,8 +63,8 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from sim.city_profile import city_emergency_params, command_notes
     from sim.emergency.covering_models import SitingError
-    from sim.emergency.params import load_emergency_params
     from sim.emergency.siting import (
         new_station_units,
         propose_stations,
@@ -87,12 +87,13 @@ def run(args: argparse.Namespace) -> int:
             f"new stations need at least 1 unit; got {args.units} (from --units); "
             "pass --units 1 or more"
         )
-    params = load_emergency_params(args.params)
+    city = load_city(args.city)
+    params = city_emergency_params(city, args.params)
     # fail before a day is simulated: the standard must leave time to drive, and new
     # stations need units
     travel_budget_s(params, args.minutes)
     units = new_station_units(params, unit_type, args.units)
-    city = load_city(args.city)
+    notes = command_notes(city, emergency=params, used={"emergency", *day_parts(args)})
     day = congestion(args, city, params)
     hourly, source = day.hourly, day.description
     proposal = propose_stations(
@@ -159,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         "share_within_minutes_after": check.after if check else None,
         "share_within_before_by_day": list(check.before_by_seed) if check else [],
         "share_within_after_by_day": list(check.after_by_seed) if check else [],
+        "notes": notes,
     }
     if args.json:
         print(json.dumps(_plain(out), ensure_ascii=False, indent=2))
@@ -184,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
             f"simulated {len(check.seeds)} day(s), {check.calls} calls: reached within "
             f"{args.minutes:g} min {100 * check.before:.1f} % -> {100 * check.after:.1f} %"
         )
+    for note in notes:
+        print(f"note: {note}")
     return 0
 
 
