@@ -10,7 +10,8 @@ city, a bundle built before profiles) gets no layer: the defaults.
 :func:`profile_notes` says, once per run, which of the values a run used are another city's:
 every part of a borrowed profile (the extract lies outside the profile's area), or the parts
 a profile still marks as placeholders, that the run actually used and no later layer
-replaced. The runner writes it into ``kpis.json``'s ``notes``.
+replaced; and, on a city other than Huế, the shipped junction control defaults, which a
+profile does not hold. The runner writes it into ``kpis.json``'s ``notes``.
 
 Commands that read a city's parameters outside a run (``twin coverage``, ``twin site``) lay
 them the same way with :func:`city_emergency_params`, and say what they borrowed with
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sim.parameters import Layer, resolve, resolve_all
 from twin.city import City
 from twin.city_profile import (
+    DEFAULT_PROFILE,
     PROFILE_FAMILIES,
     CityProfile,
     borrowed_parts,
@@ -36,6 +38,9 @@ from twin.city_profile import (
 
 if TYPE_CHECKING:
     from sim.emergency.params import EmergencyParams
+
+#: The junction control defaults every city's traffic reads (:mod:`sim.traffic.junctions`).
+JUNCTION_TABLE = "twin/defaults/junctions.csv"
 
 __all__ = [
     "check_profile",
@@ -128,8 +133,9 @@ def profile_notes(city: City, parameters: Mapping[str, Any], *, used: Iterable[s
 
     Returns
     -------
-    At most two sentences: the borrowed (or placeholder) values used, at build and in the
-    run; and, when the build estimated the population, how. Empty for Huế.
+    At most three sentences: the borrowed (or placeholder) values used, at build and in the
+    run; on a city other than Huế whose traffic ran on the shipped junction table, that
+    table; and, when the build estimated the population, how. Empty for Huế.
     """
     meta = city.meta.get("profile") if city.meta else None
     if not meta:
@@ -170,9 +176,28 @@ def profile_notes(city: City, parameters: Mapping[str, Any], *, used: Iterable[s
                 f"{'; '.join(parts)}. Check them and remove their keys from [profile] "
                 "placeholders"
             )
+    if "traffic" in used and _shipped_junctions(meta, parameters):
+        notes.append(
+            f"{city.name} uses the shipped junction control defaults ({JUNCTION_TABLE}: signal "
+            "cycles, saturation flows and give-way gaps by road class, set for Vietnamese "
+            "signal plans and Huế's motorbike traffic), which a city profile does not hold. "
+            "Give the city's own as a CSV in that layout with traffic.junction_defaults "
+            "(`--set traffic.junction_defaults=FILE.csv`, or a scenario's [traffic])"
+        )
     if estimated:
         notes.append(population_note(city.name, population, meta))
     return notes
+
+
+def _shipped_junctions(meta: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
+    """Whether a run on a city other than Huế read the shipped junction table: junction
+    control or kinematic waves on (the table gives their saturation flows), and no
+    ``traffic.junction_defaults`` of the city's own."""
+    if not meta.get("borrowed") and meta.get("file") == DEFAULT_PROFILE:
+        return False
+    traffic = parameters.get("traffic", {})
+    in_use = traffic.get("junctions", True) or traffic.get("kinematic_waves", True)
+    return bool(in_use) and not traffic.get("junction_defaults")
 
 
 def _lookup(data: Any, key: str) -> Any:

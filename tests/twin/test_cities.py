@@ -109,6 +109,7 @@ def test_a_run_completes_and_notes_what_it_borrowed(north_bundle):
     assert any(n.startswith("tourists not simulated") for n in notes)
     assert any(n.startswith("emergency not simulated") for n in notes)
     assert "population 384 estimated" in borrowed[1]
+    assert any(n.startswith("north uses the shipped junction control defaults") for n in notes)
 
 
 def test_a_value_set_for_the_run_is_not_called_borrowed(north_bundle):

@@ -143,3 +143,25 @@ def test_site_and_coverage_take_the_city_profile(town, capsys):
     assert any("population" in n and "estimated" in n for n in notes)
     assert main([*coverage[:-3], "--city", str(folder / "borrowed.twin")]) == 0
     assert "note: " in capsys.readouterr().out
+
+
+def test_the_shipped_junction_table_is_named_off_hue(town, tmp_path):
+    from sim.runner import run
+
+    _, city = town
+
+    def notes(*settings: str) -> list[str]:
+        spec = build_spec(
+            city, seed=0, start="07:00", end="07:20", tourists=False, emergency=False,
+            settings=list(settings),
+        )  # fmt: skip
+        kpis = run(city, spec).kpis
+        return [n for n in kpis.get("notes", []) if "junction control defaults" in n]
+
+    [note] = notes()  # the town's own profile, Huế's junction table
+    assert note.startswith("Nam uses the shipped junction control defaults")
+    assert "traffic.junction_defaults" in note
+    table = tmp_path / "junctions.csv"
+    table.write_text("highway,signal_cycle_s\nprimary,80\n", encoding="utf-8")
+    assert notes(f"traffic.junction_defaults={table}") == []  # the city's own table
+    assert notes("traffic.junctions=false", "traffic.kinematic_waves=false") == []  # unread
