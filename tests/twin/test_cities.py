@@ -57,8 +57,9 @@ def test_build_says_once_what_it_took_from_hue(north, capsys):
     code, out, _ = _twin(capsys, "build", str(town.path), "-o", str(folder / "again.twin"), "-q")
     assert code == 0
     notes = [line for line in out.splitlines() if line.startswith("note: ")]
-    assert len(notes) == 2
-    borrowed, population = notes
+    assert len(notes) == 3
+    borrowed, population, no_pois = notes
+    assert no_pois.startswith("note: no POIs")  # the town has houses and streets only
     assert "lies outside the area of Huế's city profile" in borrowed
     assert "road-class defaults" in borrowed and "not its population total" in borrowed
     assert "twin profile init" in borrowed
@@ -84,11 +85,11 @@ def test_info_shows_the_zone_the_profile_and_the_notes(north_bundle, north, caps
     assert code == 0
     assert out.splitlines()[0] == "north (EPSG:32635)"
     assert "  profile     twin/defaults/hue_profile.toml (borrowed" in out
-    assert len([line for line in out.splitlines() if line.startswith("  note  ")]) == 2
+    assert len([line for line in out.splitlines() if line.startswith("  note  ")]) == 3
     code, out, _ = _twin(capsys, "info", str(folder / "north.twin"), "--json")
     summary = json.loads(out)
     assert summary["crs"] == "EPSG:32635" and summary["profile"]["borrowed"] is True
-    assert summary["population"] == 384 and len(summary["notes"]) == 2
+    assert summary["population"] == 384 and len(summary["notes"]) == 3
 
 
 def test_a_run_completes_and_notes_what_it_borrowed(north_bundle):
