@@ -54,10 +54,12 @@ __all__ = [
 def profile_layers(city: City) -> list[tuple[str, Layer]]:
     """The city's profile as ``(family, Layer)`` overrides, in family order.
 
-    The layer's source is ``"city profile <name>"``. A borrowed profile's attraction table
-    is left out: its rows name another city's sites, so the run falls back to the shipped
-    table, whose rows match nothing there, and the city's own sightseeing POIs are the
-    sites (``tourists.other_sites``).
+    The layer's source is ``"city profile <name>"``. The attraction rows of Huế's shipped
+    profile and of a borrowed one are left out, so the run reads the shipped table, which
+    skips the rows an extract lacks: Huế's rows are that table's (a test holds them equal),
+    and in a part of Huế (or with no POIs) a missing site is no error; elsewhere they match
+    nothing and the city's own sightseeing POIs are the sites (``tourists.other_sites``).
+    A city's own profile's rows are its table, matched strictly.
     """
     meta = city.meta.get("profile") if city.meta else None
     if not meta:
@@ -69,7 +71,7 @@ def profile_layers(city: City) -> list[tuple[str, Layer]]:
         if family not in data:
             continue
         values = copy.deepcopy(data[family])
-        if family == "tourists" and meta.get("borrowed"):
+        if family == "tourists" and (meta.get("borrowed") or meta.get("file") == DEFAULT_PROFILE):
             values.pop("attractions", None)
         if values:
             layers.append((family, Layer(source, values)))

@@ -241,6 +241,11 @@ def load_profile(profile: str | Path | CityProfile | None = None) -> CityProfile
     else:
         source = Path(profile)
         where = str(profile)
+        if source.is_dir():
+            raise SourceNotFoundError(
+                f"city profile {where} is a folder; give a profile TOML file (`twin profile "
+                "init CITY.osm.pbf -o PROFILE.toml` writes one)"
+            )
         if not source.is_file():
             raise SourceNotFoundError(
                 f"city profile {where} does not exist; write one with `twin profile init "

@@ -381,6 +381,21 @@ INFO = [
     Case("info city.twin --yaml", "unrecognized arguments: --yaml"),
 ]
 
+PROFILE = [
+    Case("profile init missing.osm -o p.toml", "does not exist"),
+    Case("profile init town.osm -o town.osm --force", "an input of this command"),
+    Case("profile init town.osm -o notes.txt --force", "so it is kept", not_in_error="--force"),
+    Case("profile init town.osm -o gmns", "is a folder"),
+    Case("profile init town.osm -o {readonly}/p.toml", "not writable"),
+    Case("profile init town.osm", "the following arguments are required: -o"),
+    Case("profile check missing.toml", "does not exist", script=True),
+    Case("profile check gmns", "is a folder"),
+    Case("profile check city.twin", "city.twin"),
+    Case("profile check scenario.toml", "unknown section [scenario]"),
+    Case("profile", "the following arguments are required: ACTION"),
+    Case("profile delete p.toml", "invalid choice: 'delete'"),
+]
+
 EXPORT = [
     Case("export city.twin --gmns notes.txt", "notes.txt is a file"),
     Case("export city.twin --gmns notes.txt/out", "notes.txt is a file, not a folder"),
@@ -689,6 +704,7 @@ REPORT = [
 CASES: list[Case] = [
     *BUILD,
     *INFO,
+    *PROFILE,
     *EXPORT,
     *RUN,
     *SCENARIO,

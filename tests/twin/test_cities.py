@@ -153,7 +153,7 @@ def test_a_new_city_from_profile_init_and_one_edited_file(south, capsys):
     code, out, _ = _twin(capsys, "profile", "init", str(town.path), "-o", str(profile), "-q")
     assert code == 0 and "values to check" in out
     code, _, err = _twin(capsys, "profile", "init", str(town.path), "-o", str(profile), "-q")
-    assert code == 1 and "exists; pass --force" in err
+    assert code == 1 and "exists (a profile written by `twin profile init`" in err
 
     # One edit: the census count, the name, a trip rate, and the list of values checked.
     text = profile.read_text(encoding="utf-8")

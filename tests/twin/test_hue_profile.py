@@ -3,14 +3,12 @@ resolves to the values it had before profiles."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from sim.city_profile import profile_layers, profile_notes
-from sim.parameters import resolve_all, typed
+from sim.parameters import resolve_all
 from sim.spec import thaw
 from sim.spec_builder import build_spec
-from twin.attractions.sites import resolve_attractions
 from twin.build.pipeline import build_city
 from twin.build.projection import utm_crs
 from twin.city_profile import DEFAULT_PROFILE
@@ -50,12 +48,20 @@ def test_a_hue_run_resolves_to_the_values_it_had_before_profiles(hue_city):
     before = resolve_all()
     before["emergency"]["demand"]["traffic_scale"] = 1.0  # derived from demand.scale
     for family, values in spec.parameters.items():
-        values = thaw(values)
-        if family == "tourists":
-            assert len(values.pop("attractions")) == 8 and before[family].pop("attractions") == []
-        assert values == before[family], family
-    # The attraction table comes as the profile's rows, and places the same sites.
-    params = typed(spec, "tourists")
-    mine = resolve_attractions(hue_city, params.site_table(), other_sites=params.other_sites)
-    shipped = resolve_attractions(hue_city, None, other_sites=params.other_sites)
-    pd.testing.assert_frame_equal(mine, shipped)
+        # the attraction rows are left to the shipped table, which holds the same rows
+        assert thaw(values) == before[family], family
+
+
+def test_a_part_of_hue_without_the_sites_runs_without_tourists(tmp_path):
+    """Huế's attraction rows are matched as the shipped table's: an extract in Huế's area
+    that lacks the sites (here: streets only) runs, its tourists skipped with a note."""
+    from sim.runner import run
+    from tests.cli.workspace import roads_osm
+
+    source = tmp_path / "streets.osm"
+    source.write_text(roads_osm(), encoding="utf-8")  # 3 × 3 streets in Huế, nothing else
+    city = build_city(source, population=500)
+    assert city.meta["profile"]["borrowed"] is False
+    kpis = run(city, build_spec(city, seed=0, start="07:00", end="07:15")).kpis
+    assert kpis["trips_total"] > 0
+    assert any(n.startswith("tourists not simulated") for n in kpis["notes"])

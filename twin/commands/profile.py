@@ -4,9 +4,14 @@ profile (everything specific to a city, in one TOML file)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+#: What the first line of a profile written by ``twin profile init`` holds.
+MARK = "written by `twin profile init"
 
 
 def add_parser(subparsers) -> None:
@@ -42,14 +47,33 @@ def add_parser(subparsers) -> None:
     check.set_defaults(handler=run_check)
 
 
+def is_profile_template(path: Path) -> bool:
+    """Whether ``path`` is a profile that ``twin profile init`` wrote (its first line says
+    so), which ``--force`` may replace."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return MARK in fh.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def run_init(args: argparse.Namespace) -> int:
     from twin.build.pipeline import build_city
-    from twin.errors import ConfigError
+    from twin.errors import OutputError
+    from twin.output_paths import check_output_file
     from twin.profile_template import profile_template
 
+    check_output_file(
+        args.output,
+        what="a profile written by `twin profile init`",
+        replaceable=is_profile_template,
+        inputs={"the OSM extract": args.source},
+        option="-o",
+    )
     if args.output.exists() and not args.force:
-        raise ConfigError(
-            f"{args.output} exists; pass --force to replace it, or choose another -o file"
+        raise OutputError(
+            f"-o {args.output} exists (a profile written by `twin profile init`, perhaps "
+            "edited since); pass --force to replace it, or choose another -o file"
         )
     started = time.perf_counter()
 
@@ -60,8 +84,7 @@ def run_init(args: argparse.Namespace) -> int:
 
     city = build_city(args.source, progress=progress)
     text = profile_template(city, source=str(args.source))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text, encoding="utf-8")
+    _write_atomic(args.output, text)
     profile = _check(args.output)
     print(
         f"wrote {args.output}: {len(profile.placeholders)} values to check, marked PLACEHOLDER "
@@ -89,6 +112,24 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         print("  to check    nothing (no placeholders)")
     return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        Path(tmp).chmod(0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _check(path: Path):
