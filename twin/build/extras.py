@@ -27,11 +27,11 @@ import pandas as pd
 import pyproj
 from scipy.spatial import cKDTree
 
+from twin.build.graph import WALK_CAPACITY, WALK_JAM_DENSITY, WALK_SPEED, EdgeList
 from twin.city import POI_CATEGORIES, POI_CONTRACT_COLUMNS
 from twin.errors import ConfigError
-from twin.build.graph import WALK_CAPACITY, WALK_JAM_DENSITY, WALK_SPEED, EdgeList
-from twin.tables import read_defaults_csv
 from twin.network import stable_edge_ids
+from twin.tables import read_defaults_csv
 
 log = logging.getLogger(__name__)
 

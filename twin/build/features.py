@@ -23,8 +23,6 @@ import pyproj
 import shapely
 
 from twin.build.buildings import BUILDING_COLUMNS, building_table, building_uses, use_from_tags
-from twin.errors import OSMReadError
-from twin.network import Network
 from twin.build.osm import osm_format
 from twin.build.pois import (
     POI_COLUMNS,
@@ -46,6 +44,8 @@ from twin.build.zones import (
     zone_frame,
     zone_kind,
 )
+from twin.errors import OSMReadError
+from twin.network import Network
 
 logger = logging.getLogger(__name__)
 

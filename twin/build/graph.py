@@ -37,9 +37,9 @@ import pyproj
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from twin.errors import EmptyNetworkError
 from twin.build.osm import NETWORK_WAY_TAGS, NODE_TAGS, WAY_ID_TAG, junction_control
 from twin.build.road_classes import as_list, impute_edge_attributes, is_bridge, join_names, pick_way
+from twin.errors import EmptyNetworkError
 from twin.geometry import Polylines
 from twin.network import CONTROL_SIGNAL_CROSSING, CONTROL_SIGNALS, Network, stable_edge_ids
 

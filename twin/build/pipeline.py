@@ -41,11 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin.bundle import FORMAT_VERSION, read_bundle, read_bundle_meta, write_bundle
-from twin.city import City
-from twin.errors import BundleError, ConfigError, SourceNotFoundError
 from twin.build.fingerprint import code_digest, package_versions
-from twin.network import Network
 from twin.build.osm import (
     LongTagError,
     file_sha256,
@@ -57,11 +53,14 @@ from twin.build.osm import (
 )
 from twin.build.projection import check_projected_crs, extract_extent, utm_crs
 from twin.build.road_classes import load_road_defaults, road_defaults_digest
+from twin.bundle import FORMAT_VERSION, read_bundle, read_bundle_meta, write_bundle
+from twin.city import City
 from twin.city_profile import CityProfile, load_profile
 from twin.city_profile import build_notes as profile_notes
-from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings, source_date_epoch
-from twin.build.summary import city_summary
+from twin.errors import BundleError, ConfigError, SourceNotFoundError
 from twin.geometry import CityGeometry
+from twin.network import Network
+from twin.settings import DEFAULT_CITY_NAME, default_osm_path, get_settings, source_date_epoch
 
 __all__ = [
     "HUE_POPULATION",

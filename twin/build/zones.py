@@ -47,9 +47,9 @@ import pandas as pd
 import shapely
 from shapely.ops import linemerge
 
+from twin.build.population import Population
 from twin.city import ZONE_CONTRACT_COLUMNS
 from twin.network import Network
-from twin.build.population import Population
 
 logger = logging.getLogger(__name__)
 
