@@ -82,6 +82,7 @@ cdef struct LinkHot:
     double storage
     double wave
     double vtime
+    int64_t n_filter
 
 cdef struct LinkCold:
     int64_t w_tail
@@ -468,7 +469,9 @@ cdef class Engine:
             self.vh[self.lh[f].q_tail].next = v
         self.lh[f].q_tail = v
         self.occ_change(f, t, pcu)
-        if not self.class_filters[cls]:
+        if self.class_filters[cls]:
+            self.lh[f].n_filter += 1
+        else:
             self.lh[f].occ_large += pcu
         if self.lh[f].in_headway > 0.0:
             self.lh[f].entry_free = t + pcu * self.lh[f].in_headway
@@ -505,7 +508,9 @@ cdef class Engine:
         self.vh[v].next = -1
         pcu = self.vh[v].charge
         self.occ_change(e, t, -pcu)
-        if not self.class_filters[cls]:
+        if self.class_filters[cls]:
+            self.lh[e].n_filter -= 1
+        else:
             self.lh[e].occ_large -= pcu
         if self.lh[e].q_head < 0:
             self.lh[e].occ = 0.0
@@ -671,6 +676,7 @@ cdef class Engine:
             self.lh[e].lookahead > 0
             and not self.class_filters[self.vh[v].cls]
             and self.lc[e].passed < self.lh[e].lookahead
+            and self.lh[e].n_filter > 0
             and self.filter_past(e, t)
         ):
             return

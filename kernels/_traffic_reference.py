@@ -350,7 +350,9 @@ class ReferenceEngine:
             s.v_next[s.q_tail[f]] = v
         s.q_tail[f] = v
         self.occ_change(f, t, pcu)
-        if not s.class_filters[cls]:
+        if s.class_filters[cls]:
+            s.n_filter[f] += 1
+        else:
             s.occ_large[f] += pcu
         if s.in_headway[f] > 0.0:
             s.entry_free[f] = t + pcu * s.in_headway[f]
@@ -389,7 +391,9 @@ class ReferenceEngine:
         s.v_next[v] = -1
         pcu = s.v_charge[v]
         self.occ_change(e, t, -pcu)
-        if not s.class_filters[cls]:
+        if s.class_filters[cls]:
+            s.n_filter[e] -= 1
+        else:
             s.occ_large[e] -= pcu
         if s.q_head[e] < 0:
             s.occ[e] = 0.0  # no drift from adding and removing fractional PCU
@@ -553,6 +557,7 @@ class ReferenceEngine:
             s.lookahead[e] > 0
             and not s.class_filters[s.v_class[v]]
             and s.passed[e] < s.lookahead[e]
+            and s.n_filter[e] > 0
             and self.filter_past(e, t)
         ):
             return

@@ -76,6 +76,8 @@ LINK_HOT = np.dtype(
         ("storage", np.float64),
         ("wave", np.float64),
         ("vtime", np.float64),
+        # filtering vehicles in the queue (a head with none behind it has none to let past)
+        ("n_filter", np.int64),
     ]
 )
 LINK_COLD = np.dtype(
@@ -399,7 +401,9 @@ class LinkQueueState:
         k = len(origin)
         start = self.n_vehicles
         if start + k > self.capacity:
-            self._grow(max(2 * self.capacity, start + k))
+            # by a quarter: a day's injected vehicles (taxis, ambulances) are a few thousand
+            # beside a million scheduled ones, and doubling those arrays would cost 100s of MB
+            self._grow(max(self.capacity + self.capacity // 4, start + k))
         ids = np.arange(start, start + k, dtype=np.int64)
         sl = slice(start, start + k)
         self.v_origin[sl] = origin

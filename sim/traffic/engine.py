@@ -181,14 +181,18 @@ class Traffic:
         s.clock[kts.T_LAST_MOVE] = self.start_time
         s.occ_last[:] = self.start_time
         s.set_table(self.routes.table)
-        classes = self._trips["vehicle_class"].map(self._class_index).to_numpy(np.int64)
+        codes, names = pd.factorize(self._trips["vehicle_class"])
+        classes = np.array([self._class_index[c] for c in names], dtype=np.int64)[codes]
+        rows = self.routes.rows(self._trips["destination"].to_numpy(np.int64))
         s.add_vehicles(
             origin=self._trips["origin"].to_numpy(np.int64),
             dest=self._trips["destination"].to_numpy(np.int64),
-            row=self.routes.rows(self._trips["destination"].to_numpy(np.int64)),
+            row=rows,
             vehicle_class=classes,
             depart=depart,
         )
+        # the release order's departures and rows, contiguous: vehicle i is the i-th released
+        self._release_depart, self._release_row = depart, rows
         self._injected: dict[int, tuple[simpy.Event, int]] = {}
         self._pending: list[int] = []
         self._recorder = LinkRecorder(network.n_edges, p.stats_interval_s, self.start_time)
@@ -287,13 +291,14 @@ class Traffic:
                 f"{trips.loc[bad, 'depart'].head().tolist()}. Drop them or start earlier"
             )
         trips["depart"] = depart.astype(np.float64)
-        unknown = sorted(set(trips["vehicle_class"].astype(str)) - set(self.class_names))
+        classes = trips["vehicle_class"].astype(str)
+        unknown = sorted(set(classes.unique().tolist()) - set(self.class_names))
         if unknown:
             raise TripsError(
                 f"trips name vehicle classes {unknown} that have no PCU in the vehicle table; "
                 f"expected one of {list(self.class_names)}"
             )
-        trips["vehicle_class"] = trips["vehicle_class"].astype(str)
+        trips["vehicle_class"] = classes
         trips["trip_id"] = trips["trip_id"].astype(np.int64)
         return trips
 
@@ -393,9 +398,9 @@ class Traffic:
         renew = force or len(changed) > 0
         horizon = t + p.refresh_s + p.step_s
         released = int(s.counts[kts.C_RELEASED])
-        pending = s.order[released : s.counts[kts.C_ORDER]]
-        upto = int(np.searchsorted(s.v_depart[pending], horizon, side="left"))
-        in_use = np.union1d(np.flatnonzero(s.row_active[: r.n_rows] > 0), s.v_row[pending[:upto]])
+        upto = int(np.searchsorted(self._release_depart, horizon, side="left"))
+        soon = self._release_row[released:upto]  # the rows of departures before the horizon
+        in_use = np.union1d(np.flatnonzero(s.row_active[: r.n_rows] > 0), soon)
         if renew:
             r.update(weights, changed, invalidate=force)
             self.refreshes += 1
@@ -505,8 +510,9 @@ class Traffic:
 
     def _settle_injected(self) -> None:
         s = self.state
-        done = [v for v in self._injected if s.v_state[v] >= kts.ARRIVED]
-        for v in done:
+        flying = np.fromiter(self._injected, dtype=np.int64, count=len(self._injected))
+        done = flying[s.v_state[flying] >= kts.ARRIVED]  # in the order they were injected
+        for v in done.tolist():
             event, c = self._injected.pop(v)
             if s.v_state[v] == kts.ARRIVED:
                 event.succeed(
