@@ -10,6 +10,7 @@ environment variable      config key              default
 ``TWIN_OSM_PATH``         ``osm_path``            ``<repo>/../shared/data/osm/hue.osm.pbf``
 ``TWIN_CACHE_DIR``        ``cache_dir``           ``$XDG_CACHE_HOME/hue-twin`` (``~/.cache``)
 ``TWIN_RUNS_DIR``         ``runs_dir``            ``./runs`` (the run catalog's results root)
+``TWIN_SCHEDULER``        ``scheduler``           none: batch runs start a local Dask cluster
 ``TWIN_CONFIG``           (the file itself)       ``./twin.toml``, else the user config file
 ========================  ======================  =============================================
 """
@@ -27,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OSM_PATH = REPO_ROOT.parent / "shared" / "data" / "osm" / "hue.osm.pbf"
 DEFAULT_CITY_NAME = "Huế"
 #: Keys a config file may hold.
-_CONFIG_KEYS = ("osm_path", "cache_dir", "runs_dir")
+_CONFIG_KEYS = ("osm_path", "cache_dir", "runs_dir", "scheduler")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class Settings:
     runs_dir
         The results root of the run catalog (:mod:`scenarios.catalog`): where runs are
         registered, and where ``twin runs`` and ``twin query`` look.
+    scheduler
+        The address of a running Dask scheduler (``tcp://host:8786``) that batch runs
+        (``twin sweep``, ``twin compare``) use when given no ``--scheduler`` or
+        ``--workers``; ``None`` starts a local cluster (:mod:`scenarios.executor`).
     config_file
         The config file that was read, or ``None``.
     """
@@ -50,6 +55,7 @@ class Settings:
     osm_path: Path
     cache_dir: Path
     runs_dir: Path = Path("runs")
+    scheduler: str | None = None
     config_file: Path | None = None
 
     @property
@@ -106,10 +112,17 @@ def get_settings() -> Settings:
         return path
 
     xdg_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    scheduler = os.environ.get("TWIN_SCHEDULER") or config.get("scheduler") or None
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise ConfigError(
+            f"{config_file}: scheduler = {scheduler!r}; give the address of a Dask scheduler "
+            'as text, e.g. scheduler = "tcp://10.0.0.5:8786"'
+        )
     return Settings(
         osm_path=pick("TWIN_OSM_PATH", "osm_path", DEFAULT_OSM_PATH),
         cache_dir=pick("TWIN_CACHE_DIR", "cache_dir", xdg_cache / "hue-twin"),
         runs_dir=pick("TWIN_RUNS_DIR", "runs_dir", Path.cwd() / "runs"),
+        scheduler=(scheduler.strip() or None) if scheduler else None,
         config_file=config_file,
     )
 
