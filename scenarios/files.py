@@ -75,13 +75,24 @@ def locate(ref: str | Path, *, relative_to: Path | None = None) -> SourceFile:
     )
 
 
-def library_names() -> list[str]:
-    """The names of the shipped scenarios (``hue/baseline`` …), sorted."""
+def library_names(*, sweeps: bool = False) -> list[str]:
+    """The names of the shipped scenarios (``hue/baseline`` …), sorted; with ``sweeps``,
+    the names of the shipped sweeps instead (files with a ``[sweep]`` table,
+    :mod:`scenarios.sweep`)."""
     library = Path(str(LIBRARY))
     return sorted(
         str(p.relative_to(library).with_suffix("")).replace("\\", "/")
         for p in library.rglob("*.toml")
+        if _is_sweep(p) == sweeps
     )
+
+
+def _is_sweep(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return "sweep" in tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False  # a broken file is reported when it is loaded as a scenario
 
 
 def _read(source: SourceFile) -> dict[str, Any]:

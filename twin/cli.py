@@ -26,6 +26,7 @@ COMMANDS = (
     "run",
     "scenario",
     "compare",
+    "sweep",
     "coverage",
     "site",
     "runs",

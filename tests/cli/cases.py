@@ -541,6 +541,40 @@ COMPARE = [
     Case(f"{_CMP} -o {{readonly}}/c2", "not writable"),
 ]
 
+BAD_SWEEP = """\
+[sweep]
+name = "bad"
+scenario = "scenario.toml"
+[vary]
+"demand.scal" = [0.5, 1.0]
+"emergency.units.ambulances_per_hospital" = { range = [3, 1] }
+"""
+
+_SWP = "sweep sweep.toml"
+SWEEP = [
+    Case("sweep missing.toml -o s", "no sweep file 'missing.toml'", script=True),
+    Case("sweep scenario.toml -o s", "a scenario file, not a sweep"),
+    Case(
+        "sweep bad.toml -o s",
+        "2 problems in bad.toml",
+        prepare=scenario_file("bad.toml", BAD_SWEEP),
+    ),
+    Case(f"{_SWP}", "give the sweep's folder with -o DIR"),
+    Case(f"{_SWP} -o notes.txt", "notes.txt is a file"),
+    Case(f"{_SWP} -o sweep.toml", "sweep.toml is a file"),
+    Case(f"{_SWP} -o notes.txt/s", "notes.txt is a file, not a folder"),
+    Case(f"{_SWP} -o gmns", "not a sweep's"),
+    Case(f"{_SWP} -o cmp --force", "not a sweep's"),
+    Case(f"{_SWP} -o .", "not a sweep's"),
+    Case(f"{_SWP} -o {{readonly}}/s", "not writable"),
+    Case(f"{_SWP} -o s --root notes.txt", "notes.txt is a file, not a folder"),
+    Case(f"{_SWP} -o s --replications 0", "0 replications make zero runs"),
+    Case(f"{_SWP} -o s --workers -1", "workers = -1"),
+    Case(f"{_SWP} -o s --scheduler tcp://127.0.0.1:9 --workers 2", "--workers sizes a local"),
+    Case(f"{_SWP} -o s --city missing.twin", "does not exist"),
+    Case(f"{_SWP} -o s --city town.osm", "is an OSM file"),
+]
+
 RUNS = [
     Case("runs --add missing", "missing"),
     Case("runs --add gmns", "gmns"),
@@ -709,6 +743,7 @@ CASES: list[Case] = [
     *RUN,
     *SCENARIO,
     *COMPARE,
+    *SWEEP,
     *RUNS,
     *QUERY,
     *RERUN,

@@ -17,6 +17,7 @@ which runs with the copy as its current folder, so the paths in the table are re
 ``scenario.toml``  a valid scenario on ``city.twin`` (06:00–06:30)
 ``option.toml``    the same scenario under another name
 ``cmp/``           ``twin compare scenario.toml option.toml -o cmp``, 2 replications
+``sweep.toml``     a valid sweep of ``scenario.toml`` (two levels of ``demand.scale``)
 ``spec.toml``      the run specification of ``run/``
 ``notes.txt``      a file of the user's, which no command may touch
 ``.cache/``        ``TWIN_CACHE_DIR``; ``TWIN_OSM_PATH`` names a missing file beside it
@@ -53,6 +54,15 @@ seed = 1
 replications = 2
 [tourism.demand]
 tourists_per_day = 300
+"""
+
+SWEEP = """\
+[sweep]
+name = "hostile-sweep"
+scenario = "scenario.toml"
+replications = 1
+[vary]
+"demand.scale" = [0.5, 1.0]
 """
 
 ROADS_OSM_NODES = [(1 + 3 * i + j, 16.46 + 0.002 * i, 107.59 + 0.002 * j) for i in range(3)
@@ -111,6 +121,7 @@ def build_template(folder: Path) -> Path:
     option = SCENARIO.replace('name = "hostile"', 'name = "option"')
     (folder / "option.toml").write_text(option, encoding="utf-8")
     _compare(folder)
+    (folder / "sweep.toml").write_text(SWEEP, encoding="utf-8")
     (folder / "notes.txt").write_text("my notes: do not touch\n", encoding="utf-8")
     (folder / ".cache").mkdir()
     (folder / "catalog").mkdir()
