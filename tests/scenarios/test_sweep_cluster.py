@@ -195,9 +195,10 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(tmp_path, cluster)
     assert killed["pid"] not in pids.values() and len(pids) == 2  # the nanny started another
 
 
-@pytest.fixture
-def external_cluster(tmp_path):
+@pytest.fixture(scope="module")
+def external_cluster(tmp_path_factory):
     """``dask scheduler`` and two ``dask worker`` processes, each in its own folder."""
+    tmp_path = tmp_path_factory.mktemp("external")
     file = tmp_path / "scheduler.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DASK_LOGGING__DISTRIBUTED": "warning"}
     processes = []
@@ -241,6 +242,39 @@ def test_a_sweep_on_an_external_dask_scheduler_gives_the_local_results(
     assert len(copies) == 2 and set(copies.values()) == {1}
     assert assert_same_runs(tmp_path / "out", folder / "serial") == 8
     pd.testing.assert_frame_equal(result.summary, on_cluster.summary)
+
+
+def test_twin_compare_on_the_external_scheduler_equals_a_serial_comparison(
+    folder, external_cluster, tmp_path, capsys
+):
+    from twin.cli import main
+
+    write(
+        folder,
+        "busier.toml",
+        """
+        [scenario]
+        name = "busier"
+        extends = "base.toml"
+        [demand]
+        scale = 0.7
+        """,
+    )
+    argv = ["compare", str(folder / "base.toml"), str(folder / "busier.toml"), "--json"]
+    argv += ["--replications", "2"]
+    assert main([*argv, "--scheduler", external_cluster, "-o", str(tmp_path / "there")]) == 0
+    there = json.loads(capsys.readouterr().out)
+    assert main([*argv, "--workers", "0", "-o", str(tmp_path / "here")]) == 0
+    assert json.loads(capsys.readouterr().out) == there
+    for name in ("kpis.parquet", "links.parquet", "zones.parquet"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "there" / name), pd.read_parquet(tmp_path / "here" / name)
+        )
+    runs = list_runs()  # the runs_dir setting: both comparisons' replications
+    there = runs[runs["comparison"] == str(tmp_path / "there")]
+    assert sorted(zip(there["scenario"], there["replication"], strict=True)) == [
+        ("base", 0), ("base", 1), ("busier", 0), ("busier", 1),
+    ]  # fmt: skip
 
 
 def test_a_task_failing_on_a_worker_is_reported_and_the_others_go_on(folder, cluster):

@@ -42,7 +42,10 @@ def add_parser(subparsers) -> None:
         "--workers", type=int, metavar="N", help="worker processes (default: one per core)"
     )
     parser.add_argument(
-        "--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (tcp://HOST:8786)"
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on this Dask scheduler (tcp://HOST:8786; default: the scheduler setting, "
+        "TWIN_SCHEDULER, else a local cluster)",
     )
     parser.add_argument("--city", type=Path, metavar="CITY.twin", help="the city (default: BASE's)")
     parser.add_argument("--lang", choices=("en", "vi"), default="en", help="the table's language")

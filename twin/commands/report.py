@@ -37,6 +37,9 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--workers", type=int, metavar="N", help="when comparing: workers")
     parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="when comparing: this Dask scheduler"
+    )
+    parser.add_argument(
         "--compare-dir",
         type=Path,
         metavar="DIR",
@@ -129,7 +132,7 @@ def _compare(args: argparse.Namespace, folder: Path) -> None:
     base, *options = args.inputs
     # the scenarios, the replications and the folder are checked before a cluster starts
     check_comparison(base, options, out_dir=folder, replications=args.replications)
-    executor = Executor(workers=args.workers)
+    executor = Executor(scheduler=args.scheduler, workers=args.workers)
     city = bundle = None
     if args.city is not None:
         city, bundle = load_city(args.city), str(args.city)
