@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,9 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from scenarios.atomic_files import write_parquet, write_text
 from scenarios.catalog import register_run
 from scenarios.compile import compile_scenario
 from scenarios.differences import link_differences, zone_differences, zone_values
@@ -286,7 +283,7 @@ def _prepare(folder: Path, base: Scenario, options, *, force: bool) -> Path:
             (folder / name).unlink(missing_ok=True)
         shutil.rmtree(folder / "runs", ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_text(folder / MARKER, json.dumps(marker, ensure_ascii=False))
+    write_text(folder / MARKER, json.dumps(marker, ensure_ascii=False))
     return folder
 
 
@@ -399,9 +396,9 @@ def _write_results(folder, city, base, options, n, table, runs, ci_width, cap) -
         )
         option_zones = [zone_values(city, r.links, r.incidents, r.visits) for r in option_runs]
         zones.append(zone_differences(city, base_zones, option_zones, scenario=option.name))
-    _atomic_parquet(folder / "kpis.parquet", table)
-    _atomic_parquet(folder / "links.parquet", pd.concat(links, ignore_index=True))
-    _atomic_parquet(folder / "zones.parquet", pd.concat(zones, ignore_index=True))
+    write_parquet(folder / "kpis.parquet", table)
+    write_parquet(folder / "links.parquet", pd.concat(links, ignore_index=True))
+    write_parquet(folder / "zones.parquet", pd.concat(zones, ignore_index=True))
     described = [_describe(s, runs, n) for s in (base, *options)]
     summary = {
         "format": "hue-twin-comparison/1",
@@ -416,7 +413,7 @@ def _write_results(folder, city, base, options, n, table, runs, ci_width, cap) -
         "reused_replications": runs.reused,
         "files": list(RESULT_FILES[:3]),
     }
-    _atomic_text(folder / "comparison.json", json.dumps(summary, ensure_ascii=False, indent=2))
+    write_text(folder / "comparison.json", json.dumps(summary, ensure_ascii=False, indent=2))
 
 
 def _describe(scenario: Scenario, runs: _Runs, n: int) -> dict[str, Any]:
@@ -430,27 +427,3 @@ def _describe(scenario: Scenario, runs: _Runs, n: int) -> dict[str, Any]:
         "digests": [runs.specs[(scenario.name, i)].digest for i in range(n)],
         "runs": [str(runs.run_dir(scenario.name, i).relative_to(runs.folder)) for i in range(n)],
     }
-
-
-def _atomic_parquet(path: Path, table: pd.DataFrame) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(
-            pa.Table.from_pandas(table.reset_index(drop=True), preserve_index=False), tmp
-        )
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

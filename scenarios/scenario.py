@@ -176,7 +176,7 @@ def load_scenario(ref: str | Path) -> Scenario:
     if not isinstance(name, str) or not name.strip():
         problems.add("scenario.name", f"name = {name!r}; give a short name such as 'festival'")
         name = chain[0].path.stem
-    texts = {key: _texts(head.get(key, {}), f"scenario.{key}", problems) for key in (
+    texts = {key: bilingual_texts(head.get(key, {}), f"scenario.{key}", problems) for key in (
         "title", "description", "assumptions")}  # fmt: skip
     city = head.get("city", "")
     if not isinstance(city, str):
@@ -232,7 +232,8 @@ def list_library() -> list[Scenario]:
     return [load_scenario(name) for name in library_names()]
 
 
-def _texts(value: Any, key: str, problems: Problems) -> dict[str, str]:
+def bilingual_texts(value: Any, key: str, problems: Problems) -> dict[str, str]:
+    """A text in Vietnamese and English (``{ vi = …, en = … }``, or one string for both)."""
     if isinstance(value, str):
         return {"en": value, "vi": value}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):

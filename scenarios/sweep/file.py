@@ -37,7 +37,7 @@ from typing import Any
 
 from scenarios.files import LIBRARY, library_names
 from scenarios.problems import Problem, Problems, ScenarioError
-from scenarios.scenario import FAMILY_OF_SECTION, Scenario, load_scenario
+from scenarios.scenario import FAMILY_OF_SECTION, Scenario, bilingual_texts, load_scenario
 from sim.parameters import check_overrides, flat_keys
 from twin.clock import parse_clock
 from twin.errors import TwinError
@@ -261,8 +261,8 @@ def load_sweep(ref: str | Path) -> Sweep:
     if not isinstance(name, str) or not name.strip():
         problems.add("sweep.name", f"name = {name!r}; give a short name such as 'ambulances'")
         name = path.stem
-    title = _texts(head.get("title", {}), "sweep.title", problems)
-    description = _texts(head.get("description", {}), "sweep.description", problems)
+    title = bilingual_texts(head.get("title", {}), "sweep.title", problems)
+    description = bilingual_texts(head.get("description", {}), "sweep.description", problems)
     scenario = _base_scenario(head, path, problems)
     replications = head.get("replications", 1)
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
@@ -649,18 +649,6 @@ def _table(data: dict[str, Any], name: str, problems: Problems) -> dict[str, Any
         problems.add(name, f"[{name}] must be a table")
         return {}
     return value
-
-
-def _texts(value: Any, key: str, problems: Problems) -> dict[str, str]:
-    if isinstance(value, str):
-        return {"en": value, "vi": value}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        problems.add(key, f'{key} = {value!r}; give {{ vi = "…", en = "…" }}')
-        return {}
-    unknown = set(value) - {"vi", "en"}
-    if unknown:
-        problems.add(key, f"languages {sorted(unknown)}; give vi and en")
-    return {k: v for k, v in value.items() if k in ("vi", "en")}
 
 
 def _scalar(value: Any) -> bool:

@@ -28,19 +28,16 @@ a time (an advisory lock, released by the system when the client dies).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from scenarios.atomic_files import write_parquet, write_text
 from scenarios.catalog import forget_runs, prune, register_run, scan
 from scenarios.catalog.entries import read_run_folder
 from scenarios.catalog.errors import RunFolderError
@@ -179,7 +176,7 @@ class SweepFolder:
                 self._forget_all()
                 shutil.rmtree(self.path / "runs", ignore_errors=True)
             self._remove_leftovers()
-            _atomic_text(self.path / MARKER, json.dumps(self.marker, ensure_ascii=False))
+            write_text(self.path / MARKER, json.dumps(self.marker, ensure_ascii=False))
         except BaseException:
             self._unlock()
             raise
@@ -284,32 +281,11 @@ class SweepFolder:
     def write_table(self, name: str, table: pd.DataFrame) -> Path:
         """Write a result table as Parquet, atomically."""
         path = self.path / name
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            pq.write_table(
-                pa.Table.from_pandas(table.reset_index(drop=True), preserve_index=False), tmp
-            )
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_parquet(path, table)
         return path
 
     def write_json(self, name: str, data: Any) -> Path:
         """Write a JSON file, atomically."""
         path = self.path / name
-        _atomic_text(path, json.dumps(data, ensure_ascii=False, indent=2))
+        write_text(path, json.dumps(data, ensure_ascii=False, indent=2))
         return path
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        Path(tmp).replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            Path(tmp).unlink()
-        raise
