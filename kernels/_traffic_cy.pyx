@@ -178,6 +178,8 @@ cdef class Engine:
     cdef int8_t[::1] item_state, v_state
     cdef double[::1] clock, block_t, tag, node_q, node_t
     cdef const int32_t[:, ::1] next_edge
+    cdef const int32_t[:, ::1] alt_edge
+    cdef bint use_alt
     cdef const int64_t[::1] class_group
     cdef int64_t row_stride
 
@@ -212,6 +214,8 @@ cdef class Engine:
         self.node_q = s.node_q
         self.node_t = s.node_t
         self.next_edge = s.next_edge
+        self.alt_edge = s.alt_edge
+        self.use_alt = s.alt_edge.shape[0] > 0
         self.class_group = s.class_group
         self.row_stride = s.row_stride
 
@@ -565,6 +569,13 @@ cdef class Engine:
         """Row of vehicle ``v``'s routes: its destination row in its class's group."""
         return self.class_group[self.vh[v].cls] * self.row_stride + self.vh[v].row
 
+    cdef inline int64_t hop(self, int64_t v, int64_t node) noexcept nogil:
+        """Next link of vehicle ``v`` at ``node``: every other vehicle follows the
+        alternate tree when there is one (emergency vehicles never)."""
+        if self.use_alt and (v & 1) and self.vh[v].cls != self.emergency_class:
+            return self.alt_edge[self.route_row(v), node]
+        return self.next_edge[self.route_row(v), node]
+
     # -- vehicles behind the head ---------------------------------------------------------
     cdef bint move_behind(
         self, int64_t e, int64_t v, int64_t prev, double t, bint server
@@ -579,7 +590,7 @@ cdef class Engine:
             return True
         if not server:
             return False
-        f = self.next_edge[self.route_row(v), h]
+        f = self.hop(v, h)
         if f < 0 or (self.closed[f] >> self.vh[v].cls) & 1:
             self.leave(v, e, t, True, prev)
             self.finish(v, t, STRANDED)
@@ -624,7 +635,7 @@ cdef class Engine:
         server = server_at <= t
         h = self.lh[e].head
         prev = self.lh[e].q_head
-        blocked = self.next_edge[self.route_row(prev), h]
+        blocked = self.hop(prev, h)
         v = self.vh[prev].next
         k = 0
         retry = INFINITY
@@ -633,7 +644,7 @@ cdef class Engine:
                 retry = self.vh[v].ready
                 break
             arriving = h == self.vh[v].dest
-            if (arriving or self.next_edge[self.route_row(v), h] != blocked) and self.move_behind(
+            if (arriving or self.hop(v, h) != blocked) and self.move_behind(
                 e, v, prev, t, server
             ):
                 self.counts[C_BYPASSED] += 1
@@ -666,7 +677,7 @@ cdef class Engine:
             self.finish(v, t, ARRIVED)
             self.after_exit(e, t)
             return
-        f = self.next_edge[self.route_row(v), h]
+        f = self.hop(v, h)
         if f < 0 or (self.closed[f] >> self.vh[v].cls) & 1:
             self.leave(v, e, t, True, -1)
             self.finish(v, t, STRANDED)
@@ -693,7 +704,7 @@ cdef class Engine:
 
     cdef void process_source(self, int64_t o, double t) noexcept nogil:
         cdef int64_t v = self.s_head[o]
-        cdef int64_t f = self.next_edge[self.route_row(v), o]
+        cdef int64_t f = self.hop(v, o)
         cdef bint shut = f < 0 or (self.closed[f] >> self.vh[v].cls) & 1
         cdef double pcu = 0.0
         if not shut:
@@ -734,7 +745,7 @@ cdef class Engine:
         if h == self.vh[v].dest:
             self.finish(v, t, ARRIVED)
             return
-        f = self.next_edge[self.route_row(v), h]
+        f = self.hop(v, h)
         if f < 0 or (self.closed[f] >> self.vh[v].cls) & 1:
             self.finish(v, t, STRANDED)
             return
@@ -753,7 +764,7 @@ cdef class Engine:
             self.row_active[self.vh[v].row] -= 1
             return
         if self.vh[v].cls == self.emergency_class:
-            f = self.next_edge[self.route_row(v), o]
+            f = self.hop(v, o)
             if f < 0 or (self.closed[f] >> self.vh[v].cls) & 1:
                 self.v_state[v] = UNROUTABLE
                 self.counts[C_UNROUTABLE] += 1

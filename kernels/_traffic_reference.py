@@ -455,6 +455,14 @@ class ReferenceEngine:
         s = self.s
         return int(s.class_group[s.v_class[v]] * s.row_stride + s.v_row[v])
 
+    def hop(self, v: int, node: int) -> int:
+        """Next link of vehicle ``v`` at ``node``: every other vehicle follows the
+        alternate tree when there is one (emergency vehicles never)."""
+        s = self.s
+        if len(s.alt_edge) and v & 1 and s.v_class[v] != s.emergency_class:
+            return int(s.alt_edge[self.route_row(v), node])
+        return int(s.next_edge[self.route_row(v), node])
+
     # -- vehicles behind the head ---------------------------------------------------------
     def move_behind(self, e: int, v: int, prev: int, t: float, server: bool) -> bool:
         """Let vehicle ``v`` (behind ``prev``) leave link ``e`` at ``t`` if it can; only
@@ -468,7 +476,7 @@ class ReferenceEngine:
             return True
         if not server:
             return False
-        f = int(s.next_edge[self.route_row(v), h])
+        f = self.hop(v, h)
         if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
             self.leave(v, e, t, True, prev)
             self.finish(v, t, STRANDED)
@@ -514,7 +522,7 @@ class ReferenceEngine:
         server = server_at <= t
         h = s.heads[e]
         prev = int(s.q_head[e])
-        blocked = int(s.next_edge[self.route_row(prev), h])
+        blocked = self.hop(prev, h)
         v = int(s.v_next[prev])
         k = 0
         retry = math.inf
@@ -523,9 +531,7 @@ class ReferenceEngine:
                 retry = s.v_ready[v]
                 break
             arriving = h == s.v_dest[v]
-            if (arriving or s.next_edge[self.route_row(v), h] != blocked) and self.move_behind(
-                e, v, prev, t, server
-            ):
+            if (arriving or self.hop(v, h) != blocked) and self.move_behind(e, v, prev, t, server):
                 s.counts[C_BYPASSED] += 1
                 retry = t if arriving else self.green(e, max(t, s.next_free[e]))
                 break
@@ -547,7 +553,7 @@ class ReferenceEngine:
             self.finish(v, t, ARRIVED)
             self.after_exit(e, t)
             return
-        f = int(s.next_edge[self.route_row(v), h])
+        f = self.hop(v, h)
         if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
             self.leave(v, e, t, True, -1)
             self.finish(v, t, STRANDED)
@@ -575,7 +581,7 @@ class ReferenceEngine:
     def process_source(self, o: int, t: float) -> None:
         s = self.s
         v = int(s.s_head[o])
-        f = int(s.next_edge[self.route_row(v), o])
+        f = self.hop(v, o)
         shut = f < 0 or bool((s.closed[f] >> s.v_class[v]) & 1)
         pcu = 0.0
         if not shut:
@@ -617,7 +623,7 @@ class ReferenceEngine:
         if h == s.v_dest[v]:
             self.finish(v, t, ARRIVED)
             return
-        f = int(s.next_edge[self.route_row(v), h])
+        f = self.hop(v, h)
         if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
             self.finish(v, t, STRANDED)
             return
@@ -636,7 +642,7 @@ class ReferenceEngine:
             s.row_active[s.v_row[v]] -= 1
             return
         if s.v_class[v] == s.emergency_class:
-            f = int(s.next_edge[self.route_row(v), o])
+            f = self.hop(v, o)
             if f < 0 or (s.closed[f] >> s.v_class[v]) & 1:
                 s.v_state[v] = UNROUTABLE
                 s.counts[C_UNROUTABLE] += 1

@@ -205,8 +205,10 @@ def update_checked(
     rows: np.ndarray,
     reverse: ReverseCSR,
     tails: np.ndarray | None = None,
+    threads: int | None = None,
 ) -> int:
-    """:func:`update_next_hops` on validated input (``tails`` of the edges if known)."""
+    """:func:`update_next_hops` on validated input (``tails`` of the edges if known; at
+    most ``threads`` threads, all the kernel's by default)."""
     if not len(rows) or not len(changed):
         return 0
     cy = compiled("_next_hop_updates_cy")
@@ -217,7 +219,8 @@ def update_checked(
     n = len(indptr) - 1
     if tails is None:
         tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    threads = max(1, min(int(cy.max_threads()), len(rows)))
+    limit = int(cy.max_threads()) if threads is None else int(threads)
+    threads = max(1, min(limit, len(rows)))
     scratch = {
         "stack": np.empty((threads, n), dtype=np.int64),
         "invalid": np.empty((threads, n), dtype=np.int64),

@@ -304,6 +304,8 @@ class LinkQueueState:
         self.block_t = np.full(m + self.n_nodes, -1.0, dtype=np.float64)
         # routing table (replaced by set_table)
         self.next_edge = np.full((0, self.n_nodes), -1, dtype=np.int32)
+        #: ``int32[g × k, n_nodes]`` or empty: the alternate trees every other vehicle follows.
+        self.alt_edge = np.full((0, self.n_nodes), -1, dtype=np.int32)
         self.row_active = np.zeros(0, dtype=np.int64)
         #: ``int64[c]``: routing group of each class (its rows start at group × row_stride).
         self.class_group = np.zeros(n_classes, dtype=np.int64)
@@ -438,10 +440,13 @@ class LinkQueueState:
         row_active: np.ndarray | None = None,
         *,
         class_group: np.ndarray | None = None,
+        alternate: np.ndarray | None = None,
     ) -> None:
         """Install a (possibly larger) next-hop table ``int32[g × k, n_nodes]``: ``g``
         groups of classes (each routes on the links open to it) of ``k`` destination rows;
         a vehicle of class ``c`` bound for row ``r`` follows row ``class_group[c] × k + r``.
+        With an ``alternate`` table of the same shape, vehicles of odd id (emergency
+        vehicles excepted) follow its rows instead.
 
         Parameters
         ----------
@@ -453,8 +458,21 @@ class LinkQueueState:
             current counts.
         class_group
             ``int64[c]``: group of each vehicle class (``None``: keep the current groups).
+        alternate
+            ``int32``, the shape of ``next_edge`` (shared like it), or ``None``: none.
         """
         table = np.ascontiguousarray(next_edge, dtype=np.int32)
+        if alternate is None:
+            alt = np.full((0, self.n_nodes), -1, dtype=np.int32)
+        else:
+            alt = np.ascontiguousarray(alternate, dtype=np.int32)
+            if alt.shape != table.shape:
+                raise KernelInputError(
+                    f"the alternate table has shape {alt.shape}; expected that of next_edge, "
+                    f"{table.shape}"
+                )
+            if alt.size and alt.max() >= self.n_links:
+                raise KernelInputError(f"alternate holds edges beyond 0..{self.n_links - 1}")
         if table.ndim != 2 or table.shape[1] != self.n_nodes:
             raise KernelInputError(
                 f"next_edge must have shape (k, {self.n_nodes}), got {table.shape}"
@@ -478,7 +496,7 @@ class LinkQueueState:
         else:
             keep = min(stride, len(self.row_active))
             active[:keep] = self.row_active[:keep]
-        self.next_edge, self.row_active = table, active
+        self.next_edge, self.alt_edge, self.row_active = table, alt, active
         self.class_group = np.ascontiguousarray(groups, dtype=np.int64)
         self.row_stride = stride
         self.version += 1

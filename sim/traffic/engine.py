@@ -16,8 +16,14 @@ Routing cost: a refresh notes the links whose time moved beyond the tolerances a
 at most ``refresh_max_rows`` destination rows in use up to date, the busiest and stalest
 first (rows never grown and rows older than a closure always), repairing only the parts of
 their trees that the changed links can alter (:class:`sim.traffic.routing.RouteTables`).
-Quiet periods skip refreshes. Every vehicle is routed on car link times (free flow plus
-queue delay) whatever its class; emergency vehicles use the same tables. ``timers`` holds
+Quiet periods skip refreshes. With ``route_lag_s`` the repairs of a scheduled refresh run in
+a background thread while the traffic moves on, and take effect exactly ``route_lag_s``
+simulated seconds later (installed at that step whatever the thread's speed, so runs stay
+reproducible). Every vehicle is routed on car link times (free flow plus
+queue delay) whatever its class; emergency vehicles use the same tables. With
+``route_smoothing`` every other vehicle follows the tree each row had before its latest
+refresh, so a refresh moves half the traffic onto the new routes (emergency vehicles always
+take the latest). ``timers`` holds
 the wall seconds spent routing, moving and recording.
 
 Physics (:mod:`kernels.traffic`): kinematic waves on every link, the junction control of
@@ -30,6 +36,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -48,7 +55,7 @@ from sim.traffic.junctions import (
 )
 from sim.traffic.params import TrafficParams
 from sim.traffic.records import LinkRecorder, kpis_from_state, trips_from_state
-from sim.traffic.routing import RouteTables
+from sim.traffic.routing import RouteTables, RowJob
 from twin.errors import TripsError, TwinError
 from twin.network import Network
 from twin.vehicles import load_vehicle_classes
@@ -97,7 +104,9 @@ class Traffic:
         self.network = network
         self.params = p = TrafficParams.from_mapping(params)
         self.rng = rng
-        self.timers = {"routing": 0.0, "movement": 0.0, "records": 0.0}
+        #: Wall seconds: routing that held the traffic, routing in the background thread,
+        #: movement and records.
+        self.timers = {"routing": 0.0, "routing_background": 0.0, "movement": 0.0, "records": 0.0}
         table = load_vehicle_classes() if vehicles is None else vehicles
         if "vehicle_class" in table.columns:
             table = table.set_index("vehicle_class")
@@ -130,7 +139,10 @@ class Traffic:
         self.n_demand = len(depart)
 
         self.routes = RouteTables(
-            network, self._trips["destination"].to_numpy(np.int64), chunk=p.route_chunk
+            network,
+            self._trips["destination"].to_numpy(np.int64),
+            chunk=p.route_chunk,
+            alternates=p.route_smoothing,
         )
         emergency = self._class_index.get("emergency", -1)
         junction_table = load_junction_defaults(p.junction_defaults)
@@ -180,7 +192,7 @@ class Traffic:
         s.clock[kts.T_NOW] = self.start_time
         s.clock[kts.T_LAST_MOVE] = self.start_time
         s.occ_last[:] = self.start_time
-        s.set_table(self.routes.table)
+        s.set_table(self.routes.table, alternate=self.routes.alternate)
         codes, names = pd.factorize(self._trips["vehicle_class"])
         classes = np.array([self._class_index[c] for c in names], dtype=np.int64)[codes]
         rows = self.routes.rows(self._trips["destination"].to_numpy(np.int64))
@@ -202,6 +214,9 @@ class Traffic:
         self._link_time_cache: tuple[float, np.ndarray] | None = None
         self.refreshes = self.refreshes_skipped = 0
         self._next_relief = self.start_time
+        #: Repairs running in the background: the job, its future and when it takes effect.
+        self._route_job: tuple[RowJob, Future, float] | None = None
+        self._route_pool: ThreadPoolExecutor | None = None
         self._refresh(self.start_time, force=True)
 
     # -- link physics ------------------------------------------------------------------
@@ -317,9 +332,15 @@ class Traffic:
                 self._recorder.next_boundary,
                 max(self._next_refresh, self.now + 1e-9),
             )
+            if self._route_job is not None:
+                t_next = min(t_next, max(self._route_job[2], self.now + 1e-9))
             if t_next > self.env.now:
                 yield self.env.timeout(t_next - self.env.now)
             self._advance(t_next)
+        self._finish_route_job()
+        if self._route_pool is not None:
+            self._route_pool.shutdown()
+            self._route_pool = None
 
     @property
     def now(self) -> float:
@@ -341,6 +362,11 @@ class Traffic:
         if t_end >= self._recorder.next_boundary:
             self._recorder.flush(s, t_end)
         self.timers["records"] += time.perf_counter() - t0
+        if self._route_job is not None and t_end >= self._route_job[2]:
+            t0 = time.perf_counter()
+            if self._finish_route_job():
+                kt.wake_all(s, self.now)  # blocked vehicles look at the new routes
+            self.timers["routing"] += time.perf_counter() - t0
         if t_end >= self._next_refresh:
             self._refresh(t_end)
         elif self.params.block_relief_s > 0 and t_end >= self._next_relief:
@@ -386,6 +412,7 @@ class Traffic:
         and of the others that fell behind the busiest and stalest, up to the budget."""
         t0 = time.perf_counter()
         s, r, p = self.state, self.routes, self.params
+        self._finish_route_job()
         weights = self._group_weights()
         if r.weights is None:
             changed = np.arange(self.network.n_edges)
@@ -413,7 +440,11 @@ class Traffic:
             # the busiest and stalest rows first
             score = (s.row_active[behind] + 1) * (r.epoch - r.epoch_of_row[behind])
             behind = behind[np.argsort(-score, kind="stable")[:budget]]
-        r.bring(np.union1d(due, behind))
+        if p.route_lag_s > 0:
+            r.bring(due)
+            self._start_route_job(behind, t + min(p.route_lag_s, p.refresh_s))
+        else:
+            r.bring(np.union1d(due, behind))
         if renew or p.block_relief_s > 0:
             # blocked vehicles look again at the new routes (and at gridlock relief)
             kt.wake_all(s, self.now)
@@ -421,6 +452,31 @@ class Traffic:
                 self._next_relief = t + p.block_relief_s / 5.0
         self._next_refresh = t + p.refresh_s
         self.timers["routing"] += time.perf_counter() - t0
+
+    def _start_route_job(self, rows: np.ndarray, at: float) -> None:
+        """Bring ``rows`` up in the background thread, to take effect at ``at`` (seconds)."""
+        job = self.routes.start(rows)
+        if job is None:
+            return
+        if self._route_pool is None:
+            self._route_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-routing")
+        self._route_job = (job, self._route_pool.submit(self._run_route_job, job), at)
+
+    def _run_route_job(self, job: RowJob) -> None:
+        t0 = time.perf_counter()
+        # one thread: the traffic's own thread holds the other core
+        self.routes.run_job(job, threads=1)
+        self.timers["routing_background"] += time.perf_counter() - t0
+
+    def _finish_route_job(self) -> int:
+        """Wait for the background repairs, if any, and install them; returns the rows
+        installed."""
+        if self._route_job is None:
+            return 0
+        job, future, _ = self._route_job
+        self._route_job = None
+        future.result()  # a failure in the thread is raised here
+        return self.routes.install(job)
 
     def _changed(self, weights: np.ndarray, before: np.ndarray) -> np.ndarray:
         """Links whose time moved by more than the tolerances since it was last noted."""
@@ -488,7 +544,7 @@ class Traffic:
         c = self._class(vehicle_class)
         row, grew = self.routes.row(int(destination))
         if grew:
-            self.state.set_table(self.routes.table)
+            self.state.set_table(self.routes.table, alternate=self.routes.alternate)
         if len(self.routes.due([row])):
             # a row never grown, or older than a closure; an older row is a valid tree of
             # slightly older times, brought up by the next refreshes while it is in use
@@ -583,7 +639,7 @@ class Traffic:
         groups = self.links.groups()
         if not np.array_equal(groups, s.class_group):
             self.routes.set_groups(int(groups.max()) + 1)
-            s.set_table(self.routes.table, class_group=groups)
+            s.set_table(self.routes.table, class_group=groups, alternate=self.routes.alternate)
         self._link_time_cache = None
         self._refresh(self.now, force=True)
 

@@ -35,6 +35,14 @@ class TrafficParams:
         (:mod:`sim.traffic.routing`), an older one grown in full; rows left over keep
         their last tree (a valid, slightly dated route) until a later refresh. Rows never
         grown, and every row after a closure, are always brought up.
+    route_smoothing
+        Every other vehicle (by release order; emergency vehicles never) follows the tree
+        each destination row had before its latest refresh, the others the latest: a
+        refresh moves half the traffic onto the new shortest paths instead of all of it,
+        which damps the swing of everyone between two routes in congestion. UXsim's
+        dynamic user optimum smooths its route preferences with weight 0.5 at each update
+        the same way (Seo, UXsim documentation, ``duo_update_weight``). ``false``: everyone
+        follows the latest tree.
     refresh_abs_change_s, refresh_rel_change
         A scheduled refresh is skipped when no link's travel time moved, since the last
         refresh, by more than both this many seconds and this fraction of its time then
@@ -113,6 +121,8 @@ class TrafficParams:
     step_s: float = 2.0
     refresh_s: float = 300.0
     refresh_max_rows: int = 128
+    route_lag_s: float = 120.0
+    route_smoothing: bool = True
     refresh_abs_change_s: float = 5.0
     refresh_rel_change: float = 0.2
     stats_interval_s: float = 900.0
@@ -159,11 +169,17 @@ class TrafficParams:
                 f"traffic parameter refresh_max_rows = {rows!r}; expected an integer >= 0 "
                 "(0: no limit)"
             )
+        lag = self.route_lag_s
+        if not (isinstance(lag, int | float) and lag >= 0):
+            raise ConfigError(
+                f"traffic parameter route_lag_s = {lag!r}; expected seconds >= 0 "
+                "(0: routes take effect at once)"
+            )
         if not (isinstance(self.route_chunk, int) and self.route_chunk >= 1):
             raise ConfigError(
                 f"traffic parameter route_chunk = {self.route_chunk!r}; expected an integer >= 1"
             )
-        for name in ("kinematic_waves", "junctions", "motorbike_filtering"):
+        for name in ("kinematic_waves", "junctions", "motorbike_filtering", "route_smoothing"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise ConfigError(
                     f"traffic parameter {name} = {getattr(self, name)!r}; expected true or false"

@@ -15,13 +15,15 @@ destinations of the day.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from kernels import Router
 from kernels.next_hop_updates import update_checked
 from twin.network import Network
 
-__all__ = ["RouteTables"]
+__all__ = ["RouteTables", "RowJob", "RowPlan"]
 
 
 class RouteTables:
@@ -44,6 +46,10 @@ class RouteTables:
     history
         Epochs whose link times are kept (``8 × m × groups`` bytes each) for repairs; a row
         further behind is grown in full.
+    alternates
+        Keep beside each row the tree it replaced (:attr:`alternate`), for the vehicles
+        that follow the tree before the latest (route smoothing). Where the replaced tree
+        was never grown or is older than a closure, the alternate is the new tree.
     """
 
     def __init__(
@@ -53,6 +59,7 @@ class RouteTables:
         *,
         chunk: int = 256,
         history: int = 48,
+        alternates: bool = False,
     ) -> None:
         self.n_nodes = network.n_nodes
         self.router = Router(network.indptr, network.indices)
@@ -67,6 +74,8 @@ class RouteTables:
         self.groups = 1
         #: ``int32[groups × capacity, n]``; rows past ``n_rows`` in a block are spare (``-1``).
         self.table = np.full((capacity, self.n_nodes), -1, dtype=np.int32)
+        #: ``int32``, the shape of :attr:`table`, or ``None``: the trees the rows replaced.
+        self.alternate = self.table.copy() if alternates else None
         #: ``float64[groups × capacity, n]``: cost to go (seconds) on the row's link times.
         self.cost = np.full((capacity, self.n_nodes), np.inf, dtype=np.float64)
         self.tail = network.tail
@@ -84,6 +93,7 @@ class RouteTables:
         self.rows_routed = 0
         self.rows_updated = 0
         self.nodes_updated = 0
+        self._job_router: Router | None = None
 
     @property
     def capacity(self) -> int:
@@ -122,16 +132,18 @@ class RouteTables:
         old_capacity, old_groups = self.capacity, self.groups
         table = np.full((groups * capacity, self.n_nodes), -1, dtype=np.int32)
         cost = np.full((groups * capacity, self.n_nodes), np.inf, dtype=np.float64)
+        alternate = None if self.alternate is None else table.copy()
         if keep:
             n = self.n_rows
             for g in range(min(groups, old_groups)):
-                table[g * capacity : g * capacity + n] = self.table[
-                    g * old_capacity : g * old_capacity + n
-                ]
-                cost[g * capacity : g * capacity + n] = self.cost[
-                    g * old_capacity : g * old_capacity + n
-                ]
-        self.table, self.cost, self.groups = table, cost, groups
+                new, old = (
+                    slice(g * capacity, g * capacity + n),
+                    slice(g * old_capacity, g * old_capacity + n),
+                )
+                table[new], cost[new] = self.table[old], self.cost[old]
+                if alternate is not None:
+                    alternate[new] = self.alternate[old]
+        self.table, self.cost, self.alternate, self.groups = table, cost, alternate, groups
         if capacity != old_capacity:
             self.targets = np.concatenate(
                 [self.targets, np.full(capacity - old_capacity, -1, np.int64)]
@@ -173,42 +185,161 @@ class RouteTables:
         return rows[(self.epoch_of_row[rows] < 0) | (self.epoch_of_row[rows] < self.valid_epoch)]
 
     def bring(self, rows: np.ndarray) -> int:
-        """Bring ``rows`` (in every group) up to the current epoch: repaired when their
-        epoch is in the noted history, grown in full otherwise; returns how many were not
-        current."""
+        """Bring ``rows`` (in every group) up to the current epoch, in place: repaired when
+        their epoch is in the noted history, grown in full otherwise; returns how many were
+        not current."""
         if self.weights is None:
             raise RuntimeError("RouteTables.bring before update")
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[self.epoch_of_row[rows] != self.epoch]
         if not len(rows):
             return 0
-        epochs = self.epoch_of_row[rows]
-        repairable = np.isin(epochs, list(self._history))
-        router = self.router
-        for epoch in np.unique(epochs[repairable]).tolist():
-            group_rows = rows[repairable & (epochs == epoch)]
-            for g, (before, now) in enumerate(zip(self._history[epoch], self.weights, strict=True)):
-                changed = np.flatnonzero(before != now)
-                self.nodes_updated += update_checked(
+        plan = self._plan(rows)
+        capacity = self.capacity
+
+        def where(g, i):
+            return g * capacity + rows[i]
+
+        index = self._index(rows)
+        replaced = None if self.alternate is None else self.table[index]
+        self._count(self._work(plan, self.cost, self.table, where, self.router))
+        if replaced is not None:
+            self._keep_replaced(rows, plan.was, replaced)
+        self.epoch_of_row[rows] = self.epoch
+        return len(rows)
+
+    def start(self, rows: np.ndarray) -> RowJob | None:
+        """A job that brings ``rows`` up to the current epoch on copies of their trees, to
+        :meth:`run_job` in another thread while the tables stay in use, then
+        :meth:`install`; ``None`` when they are all current."""
+        if self.weights is None:
+            raise RuntimeError("RouteTables.start before update")
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[self.epoch_of_row[rows] != self.epoch]
+        if not len(rows):
+            return None
+        plan = self._plan(rows)
+        index = self._index(rows)
+        return RowJob(plan, self.cost[index], self.table[index])
+
+    def run_job(self, job: RowJob, *, threads: int | None = 1) -> None:
+        """Compute ``job`` (safe beside the traffic: it reads only what it holds and the
+        graph, and routes full rows on a router of its own)."""
+        if self._job_router is None:
+            self._job_router = Router(self.router.indptr, self.router.indices)
+        k = len(job.plan.rows)
+        job.work = self._work(
+            job.plan, job.cost, job.table, lambda g, i: g * k + i, self._job_router, threads
+        )
+
+    def install(self, job: RowJob) -> int:
+        """Write a computed ``job``'s rows into the tables; rows brought up meanwhile by
+        other means (or reset by a change of groups) keep what they have. Returns the
+        rows installed."""
+        if job.work is None:
+            raise RuntimeError("RouteTables.install of a job not run")
+        plan = job.plan
+        if job.groups != self.groups:
+            return 0
+        keep = self.epoch_of_row[plan.rows] == plan.was
+        if not keep.any():
+            return 0
+        k, rows, mine = len(plan.rows), plan.rows[keep], np.flatnonzero(keep)
+        replaced = None if self.alternate is None else self.table[self._index(rows)]
+        for g in range(self.groups):
+            self.table[g * self.capacity + rows] = job.table[g * k + mine]
+            self.cost[g * self.capacity + rows] = job.cost[g * k + mine]
+        if replaced is not None:
+            self._keep_replaced(rows, plan.was[keep], replaced)
+        self.epoch_of_row[rows] = plan.epoch
+        self._count(job.work)
+        return int(keep.sum())
+
+    # -- the work of bringing rows up ---------------------------------------------------------
+    def _index(self, rows: np.ndarray) -> np.ndarray:
+        """Table rows of ``rows`` in every group, group-major."""
+        return (np.arange(self.groups)[:, None] * self.capacity + rows[None, :]).ravel()
+
+    def _keep_replaced(self, rows: np.ndarray, was: np.ndarray, replaced: np.ndarray) -> None:
+        """Make the trees ``rows`` had (``replaced``, group-major; of epochs ``was``) their
+        alternates, or their new trees where the old ones were never grown or are older
+        than a closure."""
+        index = self._index(rows)
+        usable = np.tile((was >= 0) & (was >= self.valid_epoch), self.groups)
+        self.alternate[index] = np.where(usable[:, None], replaced, self.table[index])
+
+    def _plan(self, rows: np.ndarray) -> RowPlan:
+        was = self.epoch_of_row[rows].copy()
+        repairable = np.isin(was, list(self._history))
+        history = {e: self._history[e] for e in np.unique(was[repairable]).tolist()}
+        return RowPlan(
+            rows, was, repairable, self.epoch, list(self.weights), history, self.targets[rows]
+        )
+
+    def _work(self, plan, cost, table, where, router, threads=None) -> tuple[int, int, int]:
+        """Bring the plan's rows up in ``cost`` / ``table``, group ``g``'s ``i``-th row
+        being row ``where(g, i)`` of them; returns (rows repaired, rows grown, nodes
+        relabelled)."""
+        nodes = 0
+        positions = np.arange(len(plan.rows))
+        for epoch, before_all in plan.history.items():
+            local = positions[plan.repairable & (plan.was == epoch)]
+            for g, (before, now) in enumerate(zip(before_all, plan.weights, strict=True)):
+                nodes += update_checked(
                     router.indptr,
                     router.indices,
                     now,
                     before,
-                    changed,
-                    self.cost,
-                    self.table,
-                    g * self.capacity + group_rows,
+                    np.flatnonzero(before != now),
+                    cost,
+                    table,
+                    np.asarray(where(g, local), dtype=np.int64),
                     router.reverse,
                     tails=self.tail,
+                    threads=threads,
                 )
-            self.rows_updated += len(group_rows)
-        full = rows[~repairable]
-        for g, weights in enumerate(self.weights):
-            for start in range(0, len(full), self.chunk):
-                part = full[start : start + self.chunk]
-                cost, next_edge = router.next_hops(weights, self.targets[part])
-                self.table[g * self.capacity + part] = next_edge
-                self.cost[g * self.capacity + part] = cost
-        self.rows_routed += len(full)
-        self.epoch_of_row[rows] = self.epoch
-        return len(rows)
+        full = positions[~plan.repairable]
+        for g, weights in enumerate(plan.weights):
+            for begin in range(0, len(full), self.chunk):
+                part = full[begin : begin + self.chunk]
+                row_cost, next_edge = router.next_hops(weights, plan.targets[part])
+                table[where(g, part)] = next_edge
+                cost[where(g, part)] = row_cost
+        return int(plan.repairable.sum()), len(full), nodes
+
+    def _count(self, work: tuple[int, int, int]) -> None:
+        repaired, grown, nodes = work
+        self.rows_updated += repaired
+        self.rows_routed += grown
+        self.nodes_updated += nodes
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """What bringing some rows up needs, noted at one epoch: the rows, their epochs then
+    (``was``), which of them can be repaired, the link times of each group at ``epoch``,
+    those of the earlier epochs to repair from, and the rows' destination nodes."""
+
+    rows: np.ndarray
+    was: np.ndarray
+    repairable: np.ndarray
+    epoch: int
+    weights: list[np.ndarray]
+    history: dict[int, list[np.ndarray]]
+    targets: np.ndarray
+
+
+@dataclass
+class RowJob:
+    """A :class:`RowPlan` and copies of its rows' trees (group-major), brought up by
+    :meth:`RouteTables.run_job`; ``work`` is set once it ran."""
+
+    plan: RowPlan
+    cost: np.ndarray
+    table: np.ndarray
+    work: tuple[int, int, int] | None = field(default=None)
+
+    @property
+    def groups(self) -> int:
+        """Class groups the job was planned for."""
+        return len(self.plan.weights)

@@ -175,14 +175,18 @@ def _random_case(seed, n_nodes, n_edges, n_vehicles, physics=False):
             gap_tc=np.full(n_edges, 5.0),
             gap_tf=np.full(n_edges, 3.0),
         )
-    # random next hops (not shortest paths: the kernel must follow any table)
-    table = np.full((n_nodes, n_nodes), -1, dtype=np.int64)
-    for d in range(n_nodes):
-        for u in range(n_nodes):
-            out = np.flatnonzero(tail == u)
-            if u != d and len(out) and rng.random() < 0.9:
-                table[d, u] = rng.choice(out)
-    state.set_table(table)
+    # random next hops (not shortest paths: the kernel must follow any table); with the
+    # physics, a second random table for the vehicles that follow alternates
+    tables = []
+    for _ in range(2 if physics else 1):
+        table = np.full((n_nodes, n_nodes), -1, dtype=np.int32)
+        for d in range(n_nodes):
+            for u in range(n_nodes):
+                out = np.flatnonzero(tail == u)
+                if u != d and len(out) and rng.random() < 0.9:
+                    table[d, u] = rng.choice(out)
+        tables.append(table)
+    state.set_table(tables[0], alternate=tables[1] if physics else None)
     depart = np.sort(rng.integers(0, 60, n_vehicles) * 5.0)
     dest = rng.integers(0, n_nodes, n_vehicles)
     state.add_vehicles(
@@ -250,3 +254,35 @@ def test_random_states_with_physics_exercise_every_rule():
     assert totals[kts.C_BYPASSED] > 0
     assert totals[kts.C_FILTERED] > 0
     assert totals[kts.C_FORCED] > 0
+
+
+def test_odd_vehicles_follow_the_alternate_tree():
+    """Two ways from node 0 to node 3: the table's via node 1, the alternate's via node 2;
+    vehicles of odd id take the alternate, except emergency vehicles."""
+    heads = np.array([1, 2, 3, 3])  # links 0→1, 0→2, 1→3, 2→3
+    lengths = np.array([100.0, 300.0, 100.0, 300.0])
+    state = kts.LinkQueueState(
+        heads=heads,
+        n_nodes=4,
+        free_flow=np.tile(lengths / 10.0, (2, 1)),
+        headway=np.full(4, 1.0),
+        storage=np.full(4, 50.0),
+        length=lengths,
+        class_pcu=np.array([1.0, 1.0]),
+        emergency_class=1,
+    )
+    table = np.array([[0, 2, -1, -1]], dtype=np.int32)
+    alternate = np.array([[1, -1, 3, -1]], dtype=np.int32)
+    state.set_table(table, alternate=alternate)
+    state.add_vehicles(
+        origin=np.zeros(4, dtype=np.int64),
+        dest=np.full(4, 3),
+        row=np.zeros(4, dtype=np.int64),
+        vehicle_class=np.array([0, 0, 0, 1]),
+        depart=np.array([0.0, 10.0, 20.0, 30.0]),
+    )
+    kt.advance(state, 500.0)
+    assert state.v_state[:4].tolist() == [kts.ARRIVED] * 4
+    assert state.v_dist[:4].tolist() == [200.0, 600.0, 200.0, 200.0]
+    with pytest.raises(KernelInputError, match="alternate"):
+        state.set_table(table, alternate=np.zeros((2, 4), dtype=np.int32))

@@ -354,10 +354,17 @@ def test_route_tables_stay_exact_trees_of_the_noted_times():
     traffic = run(net, trips, until=2400.0, refresh_s=60.0, refresh_max_rows=0)
     r = traffic.routes
     assert traffic.refreshes > 10 and r.rows_updated > 0 and r.nodes_updated > 0
-    current = np.flatnonzero(r.epoch_of_row[: r.n_rows] == r.epoch)
-    assert len(current)
-    fresh, _ = kernels.next_hops(net.indptr, net.indices, r.weights[0], r.targets[current])
-    np.testing.assert_allclose(r.cost[current], fresh, rtol=1e-12)
+    epochs = r.epoch_of_row[: r.n_rows]
+    checked = 0
+    for epoch in np.unique(epochs).tolist():
+        if epoch not in r._history:
+            continue
+        rows = np.flatnonzero(epochs == epoch)
+        weights = r._history[epoch][0]
+        fresh, _ = kernels.next_hops(net.indptr, net.indices, weights, r.targets[rows])
+        np.testing.assert_allclose(r.cost[rows], fresh, rtol=1e-12)
+        checked += len(rows)
+    assert checked == r.n_rows
     assert traffic.kpis()["trips_completed"] == 2500
 
 
@@ -403,3 +410,93 @@ def test_routing_budget_bounds_the_rows_brought_up():
     assert brought(free) > n_rows + 2 * free.refreshes  # congestion reroutes
     assert brought(tight) <= n_rows + 2 * (tight.refreshes - 1)
     assert tight.kpis()["trips_completed"] == free.kpis()["trips_completed"] == 2500
+
+
+def test_repairs_on_copies_equal_repairs_in_place():
+    from sim.traffic.routing import RouteTables
+
+    net = grid_network(5, 5)
+    base = net.free_flow_time.copy()
+    slower = base.copy()
+    slower[np.arange(0, net.n_edges, 3)] *= 4.0
+    pair = [RouteTables(net, np.array([0, 7, 12, 24]), history=4) for _ in range(2)]
+    for tables in pair:
+        tables.update([base], np.arange(net.n_edges))
+        tables.bring(np.arange(3))  # row 3 stays never grown: grown in full below
+        tables.update([slower], np.arange(net.n_edges))
+    in_place, on_copies = pair
+    assert in_place.bring(np.arange(4)) == 4
+    job = on_copies.start(np.arange(4))
+    before = on_copies.table.copy()
+    on_copies.run_job(job)
+    np.testing.assert_array_equal(on_copies.table, before)  # nothing changes until installed
+    assert on_copies.install(job) == 4
+    np.testing.assert_array_equal(on_copies.table, in_place.table)
+    np.testing.assert_array_equal(on_copies.cost, in_place.cost)
+    assert (on_copies.rows_updated, on_copies.rows_routed) == (3, 3 + 1)
+    assert (on_copies.rows_updated, on_copies.rows_routed) == (
+        in_place.rows_updated,
+        in_place.rows_routed,
+    )
+    # a row brought up by other means while a job ran keeps what it has
+    on_copies.update([base], np.arange(net.n_edges))
+    job = on_copies.start(np.arange(2))
+    on_copies.run_job(job)
+    on_copies.bring(np.array([0]))
+    assert on_copies.install(job) == 1
+
+
+def _lagged_day(lag, *, slow_thread=False, monkeypatch=None):
+    if slow_thread:
+        import time as _time
+
+        from sim.traffic.routing import RouteTables
+
+        run_job = RouteTables.run_job
+
+        def slow(self, job, **kw):
+            _time.sleep(0.02)
+            run_job(self, job, **kw)
+
+        monkeypatch.setattr(RouteTables, "run_job", slow)
+    net = grid_network(6, 6, capacity_per_lane=300.0, jam_density=100.0)
+    trips = random_trips(net, 2500, seed=4, horizon=1800.0)
+    return run(net, trips, until=4000.0, refresh_s=120.0, route_lag_s=lag, refresh_max_rows=4)
+
+
+def test_background_routes_take_effect_at_a_fixed_time(monkeypatch):
+    """A lagged run does not depend on how fast the routing thread is."""
+    quick = _lagged_day(60.0)
+    slow = _lagged_day(60.0, slow_thread=True, monkeypatch=monkeypatch)
+    at_once = _lagged_day(0.0)
+    assert quick.timers["routing_background"] > 0 and quick.routes.rows_updated > 0
+    pd.testing.assert_frame_equal(quick.trips_table(), slow.trips_table())
+    assert quick.kpis() == slow.kpis()
+    assert not quick.trips_table().equals(at_once.trips_table())  # the lag is real
+    assert quick.kpis()["trips_completed"] == at_once.kpis()["trips_completed"] == 2500
+
+
+def test_alternates_keep_the_replaced_tree_except_across_closures():
+    from sim.traffic.routing import RouteTables
+
+    net = grid_network(3, 3)
+    tables = RouteTables(net, np.array([2]), alternates=True)
+    base = net.free_flow_time.copy()
+    tables.update([base], np.arange(net.n_edges))
+    tables.bring(np.array([0]))
+    first = tables.table[0].copy()
+    np.testing.assert_array_equal(tables.alternate[0], first)  # never grown before: the same
+    edge = int(first[0])
+    slower = base.copy()
+    slower[edge] = 1000.0
+    tables.update([slower], np.array([edge]))
+    job = tables.start(np.array([0]))
+    tables.run_job(job)
+    tables.install(job)
+    assert tables.table[0, 0] != edge
+    np.testing.assert_array_equal(tables.alternate[0], first)  # the tree it replaced
+    closed = slower.copy()
+    closed[edge] = np.inf
+    tables.update([closed], np.array([edge]), invalidate=True)
+    tables.bring(np.array([0]))
+    np.testing.assert_array_equal(tables.alternate[0], tables.table[0])  # not across a closure
