@@ -93,7 +93,8 @@ the first link of its route when that link has room ("waiting to enter" until th
 Routes: vehicles carry no path. At every node a vehicle bound for destination row ``r``
 takes ``next_edge[r, node]`` from a destination-based next-hop table that the caller
 refreshes from current travel times (``-1``: unreachable; the vehicle leaves the network
-as *unroutable*).
+as *unroutable*). With an alternate table of the same shape (route smoothing), vehicles of
+odd id other than emergency vehicles take ``alternate[r, node]`` instead.
 
 Emergency vehicles (the class ``emergency_class``) pass queues: they neither wait for
 the outflow server, nor for signals, nor for storage, and do not count towards a link's

@@ -11,6 +11,11 @@ the noted history, is grown in full (:func:`kernels.next_hops`). Rows that fall 
 remain valid trees of slightly older times until they are brought up, so the work grows
 with the destinations in use and with how much the traffic changes, not with all the
 destinations of the day.
+
+Rows can also be brought up off the tables (:meth:`RouteTables.start`, ``run_job`` in
+another thread, ``install`` later): the traffic keeps reading the tables meanwhile. With
+``alternates`` each row keeps the tree it replaced, which every other vehicle follows
+(route smoothing, :mod:`sim.traffic.engine`).
 """
 
 from __future__ import annotations
