@@ -475,6 +475,7 @@ class Traffic:
             return 0
         job, future, _ = self._route_job
         self._route_job = None
+        self.routes.run_job(job, helper=True)  # take the rows the thread has not started
         future.result()  # a failure in the thread is raised here
         return self.routes.install(job)
 

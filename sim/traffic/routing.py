@@ -20,6 +20,7 @@ another thread, ``install`` later): the traffic keeps reading the tables meanwhi
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,9 @@ from kernels.next_hop_updates import update_checked
 from twin.network import Network
 
 __all__ = ["RouteTables", "RowJob", "RowPlan"]
+
+#: Rows a thread takes at a time from a :class:`RowJob`.
+JOB_ROWS = 4
 
 
 class RouteTables:
@@ -227,15 +231,33 @@ class RouteTables:
         index = self._index(rows)
         return RowJob(plan, self.cost[index], self.table[index])
 
-    def run_job(self, job: RowJob, *, threads: int | None = 1) -> None:
-        """Compute ``job`` (safe beside the traffic: it reads only what it holds and the
-        graph, and routes full rows on a router of its own)."""
-        if self._job_router is None:
-            self._job_router = Router(self.router.indptr, self.router.indices)
+    def run_job(self, job: RowJob, *, threads: int | None = 1, helper: bool = False) -> None:
+        """Compute ``job``'s rows a few at a time until none is left to start. Safe beside
+        the traffic: it reads only what it holds and the graph. Two threads may run the
+        same job, each taking the next rows: the background thread, with a router of its
+        own, and (``helper``) the traffic's thread on :attr:`router` when it must wait for
+        the job anyway. Every row is computed once, from the same inputs whoever computes
+        it, so the result does not depend on the split."""
+        if helper:
+            router = self.router
+        else:
+            if self._job_router is None:
+                self._job_router = Router(self.router.indptr, self.router.indices)
+            router = self._job_router
         k = len(job.plan.rows)
-        job.work = self._work(
-            job.plan, job.cost, job.table, lambda g, i: g * k + i, self._job_router, threads
-        )
+        while True:
+            with job.lock:
+                begin = job.cursor
+                job.cursor = begin + JOB_ROWS
+            if begin >= k:
+                return
+            positions = np.arange(begin, min(begin + JOB_ROWS, k))
+            work = self._work(
+                job.plan, job.cost, job.table, lambda g, i: g * k + i, router, threads, positions
+            )
+            with job.lock:
+                job.parts.append(work)
+                job.rows_done += len(positions)
 
     def install(self, job: RowJob) -> int:
         """Write a computed ``job``'s rows into the tables; rows brought up meanwhile by
@@ -281,14 +303,20 @@ class RouteTables:
             rows, was, repairable, self.epoch, list(self.weights), history, self.targets[rows]
         )
 
-    def _work(self, plan, cost, table, where, router, threads=None) -> tuple[int, int, int]:
-        """Bring the plan's rows up in ``cost`` / ``table``, group ``g``'s ``i``-th row
-        being row ``where(g, i)`` of them; returns (rows repaired, rows grown, nodes
-        relabelled)."""
+    def _work(
+        self, plan, cost, table, where, router, threads=None, positions=None
+    ) -> tuple[int, int, int]:
+        """Bring the plan's rows (those at ``positions`` in it, all by default) up in
+        ``cost`` / ``table``, group ``g``'s ``i``-th row being row ``where(g, i)`` of them;
+        returns (rows repaired, rows grown, nodes relabelled)."""
         nodes = 0
-        positions = np.arange(len(plan.rows))
+        if positions is None:
+            positions = np.arange(len(plan.rows))
+        repairable = plan.repairable[positions]
         for epoch, before_all in plan.history.items():
-            local = positions[plan.repairable & (plan.was == epoch)]
+            local = positions[repairable & (plan.was[positions] == epoch)]
+            if not len(local):
+                continue
             for g, (before, now) in enumerate(zip(before_all, plan.weights, strict=True)):
                 nodes += update_checked(
                     router.indptr,
@@ -303,14 +331,14 @@ class RouteTables:
                     tails=self.tail,
                     threads=threads,
                 )
-        full = positions[~plan.repairable]
+        full = positions[~repairable]
         for g, weights in enumerate(plan.weights):
             for begin in range(0, len(full), self.chunk):
                 part = full[begin : begin + self.chunk]
                 row_cost, next_edge = router.next_hops(weights, plan.targets[part])
                 table[where(g, part)] = next_edge
                 cost[where(g, part)] = row_cost
-        return int(plan.repairable.sum()), len(full), nodes
+        return int(repairable.sum()), len(full), nodes
 
     def _count(self, work: tuple[int, int, int]) -> None:
         repaired, grown, nodes = work
@@ -337,12 +365,24 @@ class RowPlan:
 @dataclass
 class RowJob:
     """A :class:`RowPlan` and copies of its rows' trees (group-major), brought up by
-    :meth:`RouteTables.run_job`; ``work`` is set once it ran."""
+    :meth:`RouteTables.run_job` a few rows at a time (``cursor``: the next row to start)."""
 
     plan: RowPlan
     cost: np.ndarray
     table: np.ndarray
-    work: tuple[int, int, int] | None = field(default=None)
+    cursor: int = 0
+    rows_done: int = 0
+    parts: list[tuple[int, int, int]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def work(self) -> tuple[int, int, int] | None:
+        """(rows repaired, rows grown, nodes relabelled) once every row is done, else
+        ``None``."""
+        with self.lock:
+            if self.rows_done < len(self.plan.rows):
+                return None
+            return tuple(int(sum(column)) for column in zip(*self.parts, strict=True))
 
     @property
     def groups(self) -> int:
