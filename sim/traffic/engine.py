@@ -16,14 +16,14 @@ Routing cost: a refresh notes the links whose time moved beyond the tolerances a
 at most ``refresh_max_rows`` destination rows in use up to date, the busiest and stalest
 first (rows never grown and rows older than a closure always), repairing only the parts of
 their trees that the changed links can alter (:class:`sim.traffic.routing.RouteTables`).
-Quiet periods skip refreshes. With ``route_lag_s`` the repairs of a scheduled refresh run in
-a background thread while the traffic moves on, and take effect exactly ``route_lag_s``
-simulated seconds later (installed at that step whatever the thread's speed, so runs stay
-reproducible). Every vehicle is routed on car link times (free flow plus
-queue delay) whatever its class; emergency vehicles use the same tables. With
-``route_smoothing`` every other vehicle follows the tree each row had before its latest
-refresh, so a refresh moves half the traffic onto the new routes (emergency vehicles always
-take the latest). ``timers`` holds
+Quiet periods skip refreshes. With ``route_lag_s`` the repairs of a scheduled refresh run
+in a background thread while the traffic moves on, and take effect ``route_lag_s`` (at most
+``refresh_s``) simulated seconds later, installed at that step whatever the thread's speed
+(if it is not done, the traffic's thread helps it finish), so runs stay reproducible. Every
+vehicle is routed on car link times (free flow plus queue delay) whatever its class;
+emergency vehicles use the same tables. With ``route_smoothing`` every other vehicle
+follows the tree each row had before its latest refresh, so a refresh moves half the
+traffic onto the new routes (emergency vehicles always take the latest). ``timers`` holds
 the wall seconds spent routing, moving and recording.
 
 Physics (:mod:`kernels.traffic`): kinematic waves on every link, the junction control of
