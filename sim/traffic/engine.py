@@ -34,6 +34,7 @@ in :class:`TrafficParams`.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -65,6 +66,25 @@ __all__ = ["Traffic"]
 log = logging.getLogger(__name__)
 
 TRIP_COLUMNS = ("trip_id", "origin", "destination", "depart", "vehicle_class")
+
+_route_pool: ThreadPoolExecutor | None = None
+
+
+def _routing_thread() -> ThreadPoolExecutor:
+    """The process's one background routing thread (shared by its runs, one at a time)."""
+    global _route_pool
+    if _route_pool is None:
+        _route_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-routing")
+    return _route_pool
+
+
+def _forget_routing_thread() -> None:
+    """A forked child has no thread behind its parent's pool: it starts its own."""
+    global _route_pool
+    _route_pool = None
+
+
+os.register_at_fork(after_in_child=_forget_routing_thread)
 
 
 class Traffic:
@@ -216,7 +236,6 @@ class Traffic:
         self._next_relief = self.start_time
         #: Repairs running in the background: the job, its future and when it takes effect.
         self._route_job: tuple[RowJob, Future, float] | None = None
-        self._route_pool: ThreadPoolExecutor | None = None
         self._refresh(self.start_time, force=True)
 
     # -- link physics ------------------------------------------------------------------
@@ -338,9 +357,6 @@ class Traffic:
                 yield self.env.timeout(t_next - self.env.now)
             self._advance(t_next)
         self._finish_route_job()
-        if self._route_pool is not None:
-            self._route_pool.shutdown()
-            self._route_pool = None
 
     @property
     def now(self) -> float:
@@ -458,9 +474,7 @@ class Traffic:
         job = self.routes.start(rows)
         if job is None:
             return
-        if self._route_pool is None:
-            self._route_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-routing")
-        self._route_job = (job, self._route_pool.submit(self._run_route_job, job), at)
+        self._route_job = (job, _routing_thread().submit(self._run_route_job, job), at)
 
     def _run_route_job(self, job: RowJob) -> None:
         t0 = time.perf_counter()

@@ -500,3 +500,24 @@ def test_alternates_keep_the_replaced_tree_except_across_closures():
     tables.update([closed], np.array([edge]), invalidate=True)
     tables.bring(np.array([0]))
     np.testing.assert_array_equal(tables.alternate[0], tables.table[0])  # not across a closure
+
+
+def _lagged_kpis(queue):
+    queue.put(_lagged_day(60.0).kpis()["trips_completed"])
+
+
+def test_a_forked_child_routes_in_the_background_too():
+    """The parent's routing thread does not survive a fork; the child starts its own."""
+    import multiprocessing
+
+    assert _lagged_day(60.0).timers["routing_background"] > 0  # the parent's thread exists
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_lagged_kpis, args=(queue,))
+    child.start()
+    child.join(timeout=120)
+    alive = child.is_alive()
+    if alive:
+        child.kill()
+    assert not alive and child.exitcode == 0
+    assert queue.get(timeout=5) == 2500
