@@ -18,7 +18,14 @@ from scipy import stats
 
 from sim.kpis import kpi as registered
 
-__all__ = ["KPI_COLUMNS", "LEVEL", "narrow_enough", "paired_table", "replications_needed"]
+__all__ = [
+    "KPI_COLUMNS",
+    "LEVEL",
+    "mean_interval",
+    "narrow_enough",
+    "paired_table",
+    "replications_needed",
+]
 
 #: Confidence level of every interval.
 LEVEL = 0.95
@@ -29,15 +36,16 @@ KPI_COLUMNS = (
 )  # fmt: skip
 
 
-def _interval(diffs: np.ndarray) -> tuple[float, float, float, float]:
-    """Mean, sd, and the interval's ends of paired differences (NaN ends for n < 2)."""
-    n = len(diffs)
+def mean_interval(values: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean, sd, and the ends of the t interval of the mean at :data:`LEVEL` (NaN for an
+    empty sample; NaN sd and ends for n < 2). Of paired differences in a comparison."""
+    n = len(values)
     if n == 0:
         return math.nan, math.nan, math.nan, math.nan
-    mean = float(diffs.mean())
+    mean = float(values.mean())
     if n < 2:
         return mean, math.nan, math.nan, math.nan
-    sd = float(diffs.std(ddof=1))
+    sd = float(values.std(ddof=1))
     half = float(stats.t.ppf(0.5 + LEVEL / 2, n - 1)) * sd / math.sqrt(n)
     return mean, sd, mean - half, mean + half
 
@@ -73,7 +81,7 @@ def paired_table(
             b = np.array([base[i].get(name, absent) for i in range(n)], dtype=float)
             o = np.array([runs[i].get(name, absent) for i in range(n)], dtype=float)
             ok = np.isfinite(b) & np.isfinite(o)
-            mean, sd, low, high = _interval(o[ok] - b[ok])
+            mean, sd, low, high = mean_interval(o[ok] - b[ok])
             rows.append(
                 {
                     "kpi": name,

@@ -29,7 +29,7 @@ import numpy as np
 
 from scenarios.sweep.file import Parameter, Sweep
 
-__all__ = ["Variant", "make_variants", "unit_sample"]
+__all__ = ["Variant", "make_variants", "unit_sample", "value_text"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Variant:
 
     def describe(self) -> str:
         """``demand.scale=0.8, switch.close_bridge=true``."""
-        return ", ".join(f"{key}={_text(value)}" for key, value in self.values.items())
+        return ", ".join(f"{key}={value_text(value)}" for key, value in self.values.items())
 
 
 def unit_sample(sweep: Sweep) -> np.ndarray:
@@ -94,7 +94,8 @@ def _value(parameter: Parameter, u: float) -> Any:
     return parameter.levels[min(int(u * n), n - 1)]
 
 
-def _text(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """A parameter value as a sweep file writes it (``true``, ``0.5``, ``2.0``, ``name``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):

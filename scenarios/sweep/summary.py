@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from scenarios.statistics import LEVEL
+from scenarios.statistics import mean_interval
+from scenarios.sweep.design import value_text
 from scenarios.sweep.file import Parameter
 from sim.kpis import kpi as registered
 
@@ -77,7 +77,7 @@ def groups_of(
             at = runs.index[_equal(values, level)]
             if len(at):
                 number = _number(level)
-                out.append((_text(level), number, number, at))
+                out.append((value_text(level), number, number, at))
         return out
     by_variant = runs.groupby("variant")[parameter.key].first().astype(float)
     by_variant = by_variant.sort_values(kind="stable")
@@ -88,7 +88,7 @@ def groups_of(
             continue
         low, high = float(by_variant[chunk].min()), float(by_variant[chunk].max())
         at = runs.index[runs["variant"].isin(chunk)]
-        out.append((f"{_text(low)}–{_text(high)}", low, high, at))
+        out.append((f"{value_text(low)}–{value_text(high)}", low, high, at))
     return out
 
 
@@ -106,7 +106,7 @@ def level_table(
                 if values is None:
                     continue
                 per_replication = values.groupby(part["replication"]).mean().dropna()
-                mean, sd, ci_low, ci_high = _interval(per_replication.to_numpy(float))
+                mean, sd, ci_low, ci_high = mean_interval(per_replication.to_numpy(float))
                 entry = registered(name)
                 rows.append(
                     {
@@ -188,18 +188,6 @@ def _within(y: pd.Series, by: pd.Series) -> float:
     return float(((y - means) ** 2).sum())
 
 
-def _interval(values: np.ndarray) -> tuple[float, float, float, float]:
-    n = len(values)
-    if n == 0:
-        return math.nan, math.nan, math.nan, math.nan
-    mean = float(values.mean())
-    if n < 2:
-        return mean, math.nan, math.nan, math.nan
-    sd = float(values.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + LEVEL / 2, n - 1)) * sd / math.sqrt(n)
-    return mean, sd, mean - half, mean + half
-
-
 def _equal(values: pd.Series, level: Any) -> np.ndarray:
     if isinstance(level, bool):
         return values.map(lambda v: isinstance(v, bool | np.bool_) and bool(v) == level).to_numpy()
@@ -216,12 +204,3 @@ def _number(level: Any) -> float:
     if isinstance(level, int | float):
         return float(level)
     return math.nan
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        text = f"{value:.6g}"
-        return text if any(c in text for c in ".einf") else f"{text}.0"
-    return str(value)
