@@ -37,14 +37,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from twin.atomic import atomic_path
 from twin.city import City
 from twin.errors import BundleError, SourceNotFoundError, TwinError
 from twin.geometry import CityGeometry, Polylines
@@ -173,21 +172,12 @@ def write_bundle(city: City, path: str | Path) -> Path:
                 members.append((f"{kind}/shape_{name}.npy", _npy_bytes(getattr(lines, name))))
         members.append(("water.parquet", _parquet_bytes(city.geometry.water, "water")))
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as archive:
-                for member, data in members:
-                    archive.writestr(_member(member), data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        Path(tmp).chmod(0o666 & ~umask)  # mkstemp makes 0600; give the usual permissions
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_path(path, sync=True) as tmp,
+        zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive,
+    ):
+        for member, data in members:
+            archive.writestr(_member(member), data)
     log.info("wrote %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path
 

@@ -8,13 +8,11 @@ be replaced (:func:`written_by`), and a file of anyone else's never is."""
 
 from __future__ import annotations
 
-import contextlib
 import mmap
-import os
 import re
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
+
+from twin.atomic import atomic_path
 
 __all__ = [
     "atomic_path",
@@ -50,25 +48,6 @@ def written_by(path: str | Path, command: str) -> bool:
             return m.find(mark(command).encode("ascii")) >= 0
     except (OSError, ValueError):  # unreadable, or empty (nothing to map)
         return False
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` (same suffix) to write to; renamed to ``path`` when
-    the block ends without an error, removed otherwise. The folder is created if missing."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        Path(tmp).chmod(0o666 & ~umask)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:

@@ -14,7 +14,7 @@ import pytest
 
 import twin
 import twin.build.pipeline as build_module
-from twin import bundle
+from twin import atomic, bundle
 from twin.build.pipeline import build_bundle, build_params, bundle_is_current, default_city
 from twin.bundle import FORMAT_VERSION, read_bundle, read_bundle_meta, write_bundle
 from twin.errors import BundleError, SourceNotFoundError, TwinError
@@ -88,7 +88,7 @@ def test_writes_are_atomic(tmp_path, grid, monkeypatch):
     def fail_late(*_args, **_kwargs):
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(bundle.os, "fsync", fail_late)
+    monkeypatch.setattr(atomic.os, "fsync", fail_late)
     with pytest.raises(RuntimeError):
         write_bundle(grid, fresh)
     assert not fresh.exists() and list(fresh.parent.iterdir()) == []
