@@ -103,18 +103,16 @@ cdef struct LinkCold:
     double gap_tf
 
 cdef struct Vehicle:
-    int64_t next
-    int64_t cls
-    int64_t dest
-    int64_t row
-    int64_t link
-    int64_t origin
+    int32_t next
+    int32_t cls
+    int32_t dest
+    int32_t row
+    int32_t link
+    int32_t origin
     double ready
     double enter
     double dist
     double fftime
-    double depart
-    double arrive
     double charge
 
 cdef struct Token:
@@ -176,7 +174,7 @@ cdef class Engine:
     cdef const uint32_t[::1] closed
     cdef int64_t[::1] s_head, s_tail, w_next, order, counts, row_active, wait_on
     cdef int8_t[::1] item_state, v_state
-    cdef double[::1] clock, block_t, tag, node_q, node_t
+    cdef double[::1] clock, block_t, tag, node_q, node_t, depart, arrive
     cdef const int32_t[:, ::1] next_edge
     cdef const int32_t[:, ::1] alt_edge
     cdef bint use_alt
@@ -193,6 +191,8 @@ cdef class Engine:
         self.lh = s.link_hot
         self.lc = s.link_cold
         self.vh = s.vehicles
+        self.depart = s.v_depart
+        self.arrive = s.v_arrive
         self.tk = s.tokens
         self.heap = s.heap
         self.free_flow = s.free_flow
@@ -313,7 +313,7 @@ cdef class Engine:
 
     cdef inline void push_source(self, int64_t o, double t) noexcept nogil:
         cdef int64_t v = self.s_head[o]
-        cdef double key = self.vh[v].depart
+        cdef double key = self.depart[v]
         if t > key:
             key = t
         self.push(self.m + o, key)
@@ -529,7 +529,7 @@ cdef class Engine:
         self.vh[v].link = -1
         self.counts[C_ON_NETWORK] -= 1
         if state == ARRIVED:
-            self.vh[v].arrive = t
+            self.arrive[v] = t
             self.counts[C_ARRIVED] += 1
         else:
             self.counts[C_UNROUTABLE] += 1
@@ -752,14 +752,14 @@ cdef class Engine:
         self.enter(v, f, t, 0.0, e)
 
     cdef void release(self, int64_t v) noexcept nogil:
-        cdef double t = self.vh[v].depart
+        cdef double t = self.depart[v]
         cdef int64_t o = self.vh[v].origin
         cdef int64_t f
         self.counts[C_DEPARTED] += 1
         self.row_active[self.vh[v].row] += 1
         if o == self.vh[v].dest:
             self.v_state[v] = ARRIVED
-            self.vh[v].arrive = t
+            self.arrive[v] = t
             self.counts[C_ARRIVED] += 1
             self.row_active[self.vh[v].row] -= 1
             return
@@ -793,7 +793,7 @@ cdef class Engine:
             self.release(inject[i])
         while self.counts[C_RELEASED] < self.counts[C_ORDER]:
             v = self.order[self.counts[C_RELEASED]]
-            if self.vh[v].depart >= t_end:
+            if self.depart[v] >= t_end:
                 break
             self.counts[C_RELEASED] += 1
             self.release(v)

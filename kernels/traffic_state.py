@@ -102,21 +102,23 @@ LINK_COLD = np.dtype(
 )
 VEHICLE = np.dtype(
     [
-        ("next", np.int64),
-        ("cls", np.int64),
-        ("dest", np.int64),
-        ("row", np.int64),
-        ("link", np.int64),
-        ("origin", np.int64),
+        # one 64-byte cache line per vehicle (the record is allocated 64-byte aligned):
+        # ids in 32 bits, and the departure and arrival times, read once per trip, apart
+        ("next", np.int32),
+        ("cls", np.int32),
+        ("dest", np.int32),
+        ("row", np.int32),
+        ("link", np.int32),
+        ("origin", np.int32),
         ("ready", np.float64),
         ("enter", np.float64),
         ("dist", np.float64),
         ("fftime", np.float64),
-        ("depart", np.float64),
-        ("arrive", np.float64),
         ("charge", np.float64),
     ]
 )
+#: Most vehicles a run may hold (their ids are 32-bit in the vehicle record).
+MAX_VEHICLES = 2**31 - 1
 TOKEN = np.dtype([("time", np.float64), ("pcu", np.float64), ("next", np.int64)])
 HEAP = np.dtype([("time", np.float64), ("seq", np.int64), ("item", np.int64)])
 _VEHICLE_FILL = {
@@ -130,8 +132,6 @@ _VEHICLE_FILL = {
     "enter": 0.0,
     "dist": 0.0,
     "fftime": 0.0,
-    "depart": np.nan,
-    "arrive": np.nan,
     "charge": 0.0,
 }
 _VEHICLE_VIEWS = {
@@ -141,14 +141,20 @@ _VEHICLE_VIEWS = {
     "v_dest": "dest",
     "v_row": "row",
     "v_link": "link",
-    "v_depart": "depart",
-    "v_arrive": "arrive",
     "v_ready": "ready",
     "v_enter": "enter",
     "v_dist": "dist",
     "v_fftime": "fftime",
     "v_charge": "charge",
 }
+
+
+def _aligned_records(n: int, dtype: np.dtype, align: int = 64) -> np.ndarray:
+    """Zeroed ``dtype[n]`` whose first record starts on an ``align``-byte boundary (so a
+    64-byte record is one cache line)."""
+    raw = np.zeros(n * dtype.itemsize + align, dtype=np.uint8)
+    skip = -raw.ctypes.data % align
+    return raw[skip : skip + n * dtype.itemsize].view(dtype)
 
 
 class LinkQueueState:
@@ -329,9 +335,15 @@ class LinkQueueState:
 
     def _grow(self, capacity: int) -> None:
         old = self.capacity
-        vehicles = np.zeros(capacity, dtype=VEHICLE)
+        if capacity > MAX_VEHICLES:
+            raise KernelInputError(
+                f"a run holds at most {MAX_VEHICLES:,} vehicles; split the trips into runs"
+            )
+        vehicles = _aligned_records(capacity, VEHICLE)
         for name, fill in _VEHICLE_FILL.items():
             vehicles[name] = fill
+        depart = np.full(capacity, np.nan, dtype=np.float64)
+        arrive = np.full(capacity, np.nan, dtype=np.float64)
         v_state = np.full(capacity, PENDING, dtype=np.int8)
         order = np.full(capacity, -1, dtype=np.int64)
         items = 3 * self.n_links + self.n_nodes + capacity
@@ -340,6 +352,8 @@ class LinkQueueState:
         heap = np.zeros(items, dtype=HEAP)
         if old:
             vehicles[:old] = self.vehicles
+            depart[:old] = self.v_depart
+            arrive[:old] = self.v_arrive
             v_state[:old] = self.v_state
             order[:old] = self.order
             base = 3 * self.n_links + self.n_nodes + old
@@ -348,6 +362,8 @@ class LinkQueueState:
             size = int(self.counts[C_HEAP_SIZE])
             heap[:size] = self.heap[:size]
         self.vehicles, self.v_state, self.order = vehicles, v_state, order
+        #: ``float64[capacity]``: departure and arrival times of each vehicle, seconds.
+        self.v_depart, self.v_arrive = depart, arrive
         for name, field in _VEHICLE_VIEWS.items():
             setattr(self, name, vehicles[field])
         self.item_state, self.w_next, self.heap = item_state, w_next, heap
@@ -499,6 +515,13 @@ class LinkQueueState:
         self.next_edge, self.alt_edge, self.row_active = table, alt, active
         self.class_group = np.ascontiguousarray(groups, dtype=np.int64)
         self.row_stride = stride
+        self.version += 1
+
+    def drop_table(self) -> None:
+        """Let go of the next-hop tables (after the run, to free their memory); no vehicle
+        may move until :meth:`set_table` installs new ones."""
+        self.next_edge = np.full((0, self.n_nodes), -1, dtype=np.int32)
+        self.alt_edge = np.full((0, self.n_nodes), -1, dtype=np.int32)
         self.version += 1
 
     def set_junctions(

@@ -202,6 +202,9 @@ def run(
             if key in kpis:
                 log.warning("KPI %r reported by %s overrides an earlier part's value", key, part)
             kpis[key] = plain(value)
+    release_routes = getattr(roads, "release_routes", None)
+    if release_routes is not None:
+        release_routes()  # the tables below need no routes; their memory is the day's peak
     net = run_city.drive
     engine_trips = roads.trips_table() if demand is not None else None
     if engine_trips is not None:
@@ -225,6 +228,7 @@ def run(
         for note in notes:
             log.info(note)
     trips_out = trips_table(engine_trips, net) if demand is not None else no_trips()
+    del engine_trips  # a city day's engine table is hundreds of MB; the links table is next
     links_out = links_table(roads.links_table(), net) if demand is not None else no_links()
     visits = tourist_model.visits_table() if tourist_model is not None else None
     incidents = None

@@ -35,25 +35,23 @@ class LinkRecorder:
         self.start = float(start)
         self.interval_start = float(start)
         self.next_boundary = (math.floor(start / interval) + 1) * interval
-        self._chunks: list[pd.DataFrame] = []
+        self._chunks: list[dict[str, np.ndarray]] = []
 
-    def _rows(self, s: kts.LinkQueueState, t: float) -> pd.DataFrame:
+    def _rows(self, s: kts.LinkQueueState, t: float) -> dict[str, np.ndarray]:
         occ_int = s.occ_int + s.occ * (t - s.occ_last)
         queue = kt.queued_pcu(s, t)
         keep = np.flatnonzero((s.st_entries > 0) | (s.st_exits > 0) | (occ_int > 0) | (queue > 0))
-        return pd.DataFrame(
-            {
-                "edge": keep.astype(np.int64),
-                "interval_start": self.interval_start,
-                "entries": s.st_entries[keep].copy(),
-                "exits": s.st_exits[keep].copy(),
-                "metres": s.st_len[keep].copy(),
-                "seconds": s.st_time[keep].copy(),
-                "pcu_seconds": occ_int[keep],
-                "queue_pcu": queue[keep],
-                "duration": t - self.interval_start,
-            }
-        )
+        return {
+            "edge": keep.astype(np.int64),
+            "interval_start": np.full(len(keep), self.interval_start),
+            "entries": s.st_entries[keep].astype(np.int64),
+            "exits": s.st_exits[keep].astype(np.int64),
+            "metres": s.st_len[keep].copy(),
+            "seconds": s.st_time[keep].copy(),
+            "pcu_seconds": occ_int[keep],
+            "queue_pcu": queue[keep],
+            "duration": np.full(len(keep), t - self.interval_start),
+        }
 
     def flush(self, s: kts.LinkQueueState, t: float) -> None:
         """Close the interval ending at ``t`` and reset the kernel's interval counters."""
@@ -85,8 +83,11 @@ class LinkRecorder:
             chunks.append(self._rows(s, now))
         if not chunks:
             return _link_columns(pd.DataFrame({f: [] for f in ("edge", "interval_start")}), s)
-        rows = pd.concat(chunks, ignore_index=True)
+        # column by column: a city's day has millions of rows, and a DataFrame per
+        # interval joined by pandas would hold them three times over at the end of a run
+        rows = {name: np.concatenate([c[name] for c in chunks]) for name in chunks[0]}
         if round(ratio) != 1:
+            rows = pd.DataFrame(rows)
             group = np.floor(rows["interval_start"] / interval) * interval
             rows["interval_start"] = np.maximum(group, self.start)
             rows = rows.sort_values(["edge", "interval_start"], kind="stable")
@@ -103,8 +104,10 @@ class LinkRecorder:
         return _link_columns(rows, s)
 
 
-def _link_columns(rows: pd.DataFrame, s: kts.LinkQueueState) -> pd.DataFrame:
-    if rows.empty:
+def _link_columns(rows, s: kts.LinkQueueState) -> pd.DataFrame:
+    """The table's columns from the recorded sums (``rows``: a DataFrame or a dict of
+    arrays), ordered by interval, then edge."""
+    if len(rows["edge"]) == 0:
         return pd.DataFrame(
             {
                 "edge": pd.Series([], dtype=np.int64),
@@ -116,28 +119,35 @@ def _link_columns(rows: pd.DataFrame, s: kts.LinkQueueState) -> pd.DataFrame:
                 "queue_pcu": pd.Series([], dtype=np.float64),
             }
         )
-    edge = rows["edge"].to_numpy(np.int64)
-    seconds = rows["seconds"].to_numpy(np.float64)
+
+    def column(name: str, dtype) -> np.ndarray:
+        return np.asarray(rows[name], dtype=dtype)
+
+    edge = column("edge", np.int64)
+    start = column("interval_start", np.float64)
+    seconds = column("seconds", np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        speed = np.where(seconds > 0, rows["metres"].to_numpy() / seconds * 3.6, np.nan)
-        duration = rows["duration"].to_numpy(np.float64)
+        speed = np.where(seconds > 0, column("metres", np.float64) / seconds * 3.6, np.nan)
+        duration = column("duration", np.float64)
         density = np.where(
             duration > 0,
-            rows["pcu_seconds"].to_numpy() / duration / (s.length[edge] / 1000.0),
+            column("pcu_seconds", np.float64) / duration / (s.length[edge] / 1000.0),
             np.nan,
         )
-    out = pd.DataFrame(
-        {
-            "edge": edge,
-            "interval_start": rows["interval_start"].to_numpy(np.float64),
-            "entries": rows["entries"].to_numpy(np.int64),
-            "exits": rows["exits"].to_numpy(np.int64),
-            "mean_speed_kmh": speed,
-            "density_pcu_per_km": density,
-            "queue_pcu": rows["queue_pcu"].to_numpy(np.float64),
-        }
-    )
-    return out.sort_values(["interval_start", "edge"], kind="stable").reset_index(drop=True)
+    out = {
+        "edge": edge,
+        "interval_start": start,
+        "entries": column("entries", np.int64),
+        "exits": column("exits", np.int64),
+        "mean_speed_kmh": speed,
+        "density_pcu_per_km": density,
+        "queue_pcu": column("queue_pcu", np.float64),
+    }
+    ordered = (start[1:] > start[:-1]) | ((start[1:] == start[:-1]) & (edge[1:] > edge[:-1]))
+    if not ordered.all():  # recorded in order unless intervals were merged
+        order = np.lexsort((edge, start))
+        out = {name: values[order] for name, values in out.items()}
+    return pd.DataFrame(out, copy=False)
 
 
 def trips_from_state(
@@ -173,7 +183,10 @@ def trips_from_state(
             "distance": s.v_dist[:n].copy(),
             "delay": travel - s.v_fftime[:n],
             "vehicle_class": names[s.v_class[:n]],
-            "source": np.where(np.arange(n) < nd, "demand", "injected"),
+            # shared string objects (a numpy string array would become a million new ones)
+            "source": np.array(["demand", "injected"], dtype=object)[
+                (np.arange(n) >= nd).astype(np.intp)
+            ],
             "status": np.array(STATUS, dtype=object)[s.v_state[:n]],
         }
     )

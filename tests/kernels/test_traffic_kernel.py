@@ -96,6 +96,22 @@ def test_storage_holds_back_departures(backend):
     np.testing.assert_allclose(state.v_arrive[:4], [20.0, 30.0, 40.0, 50.0])
 
 
+def test_vehicle_records_are_cache_lines_and_survive_growth(backend):
+    state = line_state()
+    assert kts.VEHICLE.itemsize == 64
+    first = add(state, [0.0, 5.0])
+    kt.advance(state, 200.0)
+    arrive = state.v_arrive[first].copy()
+    assert np.isfinite(arrive).all()
+    more = add(state, 200.0 + np.arange(2 * state.capacity, dtype=float))  # grows the arrays
+    assert state.vehicles.ctypes.data % 64 == 0
+    assert state.v_arrive[first].tolist() == arrive.tolist()
+    assert state.v_depart[first].tolist() == [0.0, 5.0]
+    assert np.isnan(state.v_arrive[more]).all()
+    kt.advance(state, 10_000.0)
+    assert (state.v_arrive[more] - state.v_depart[more] >= 30.0).all()
+
+
 def test_advance_refuses_to_go_back_in_time(backend):
     state = line_state(1)
     kt.advance(state, 50.0)

@@ -69,6 +69,21 @@ def test_records_and_kpis_are_consistent():
         traffic.links_table(interval=600.0)
 
 
+def test_released_routes_keep_the_records_and_refuse_to_move():
+    net = grid_network(5, 5, capacity_per_lane=600.0)
+    traffic = run(net, random_trips(net, 400), until=3600)
+    before = (traffic.trips_table(), traffic.links_table(), traffic.kpis())
+    traffic.release_routes()
+    assert traffic.routes is None and traffic.state.next_edge.size == 0
+    pd.testing.assert_frame_equal(traffic.trips_table(), before[0])
+    pd.testing.assert_frame_equal(traffic.links_table(), before[1])
+    assert traffic.kpis() == before[2]
+    with pytest.raises(TwinError, match="released"):
+        traffic.drive(0, 24)
+    with pytest.raises(TwinError, match="released"):
+        traffic._advance(traffic.now + 10.0)
+
+
 def test_density_matches_little_law_on_one_link():
     # one vehicle every 10 s on a 1 km link at 10 m/s: 10 vehicles on it, 10 PCU/km
     net = chain([1000.0, 100.0])
