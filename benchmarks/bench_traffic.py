@@ -183,7 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{'peak MB':>8s} {'trav/s':>11s} {'done %':>7s} {'cost ×':>8s} {'trips ×':>8s}"
     )
     if args.baseline:
-        header += f" {'base wall':>10s} {'base cpu':>9s} {'wall ratio':>11s} {'cpu ratio':>10s}"
+        header += (
+            f" {'base wall':>10s} {'base cpu':>9s} {'base peak':>10s} {'wall ratio':>11s} "
+            f"{'cpu ratio':>10s}"
+        )
     print(header)
     for n in sizes:
         if args.baseline:
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             row["baseline"] = b
             line += (
                 f" {b['wall_s']:>10.2f} {b.get('cpu_s', float('nan')):>9.2f} "
-                f"{row['wall_s'] / b['wall_s']:>11.3f} "
+                f"{b['peak_rss_mb']:>10.0f} {row['wall_s'] / b['wall_s']:>11.3f} "
                 f"{row['cpu_s'] / b.get('cpu_s', float('nan')):>10.3f}"
             )
         print(line, flush=True)
