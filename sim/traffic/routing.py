@@ -299,8 +299,19 @@ class RouteTables:
         was = self.epoch_of_row[rows].copy()
         repairable = np.isin(was, list(self._history))
         history = {e: self._history[e] for e in np.unique(was[repairable]).tolist()}
+        changed = {
+            e: [np.flatnonzero(b != w) for b, w in zip(before, self.weights, strict=True)]
+            for e, before in history.items()
+        }
         return RowPlan(
-            rows, was, repairable, self.epoch, list(self.weights), history, self.targets[rows]
+            rows,
+            was,
+            repairable,
+            self.epoch,
+            list(self.weights),
+            history,
+            self.targets[rows],
+            changed,
         )
 
     def _work(
@@ -323,7 +334,7 @@ class RouteTables:
                     router.indices,
                     now,
                     before,
-                    np.flatnonzero(before != now),
+                    plan.changed[epoch][g],
                     cost,
                     table,
                     np.asarray(where(g, local), dtype=np.int64),
@@ -351,7 +362,8 @@ class RouteTables:
 class RowPlan:
     """What bringing some rows up needs, noted at one epoch: the rows, their epochs then
     (``was``), which of them can be repaired, the link times of each group at ``epoch``,
-    those of the earlier epochs to repair from, and the rows' destination nodes."""
+    those of the earlier epochs to repair from, the rows' destination nodes, and the links
+    each earlier epoch's times differ on (noted once, not per few rows)."""
 
     rows: np.ndarray
     was: np.ndarray
@@ -360,6 +372,8 @@ class RowPlan:
     weights: list[np.ndarray]
     history: dict[int, list[np.ndarray]]
     targets: np.ndarray
+    #: Per epoch of ``history``, each group's links whose time differs from ``weights``.
+    changed: dict[int, list[np.ndarray]]
 
 
 @dataclass
