@@ -274,8 +274,10 @@ class RouteTables:
         k, rows, mine = len(plan.rows), plan.rows[keep], np.flatnonzero(keep)
         replaced = None if self.alternate is None else self.table[self._index(rows)]
         for g in range(self.groups):
-            self.table[g * self.capacity + rows] = job.table[g * k + mine]
-            self.cost[g * self.capacity + rows] = job.cost[g * k + mine]
+            # a slice (no copy) of the job's rows when all are kept, as they usually are
+            src = slice(g * k, (g + 1) * k) if len(mine) == k else g * k + mine
+            self.table[g * self.capacity + rows] = job.table[src]
+            self.cost[g * self.capacity + rows] = job.cost[src]
         if replaced is not None:
             self._keep_replaced(rows, plan.was[keep], replaced)
         self.epoch_of_row[rows] = plan.epoch
@@ -293,7 +295,11 @@ class RouteTables:
         than a closure."""
         index = self._index(rows)
         usable = np.tile((was >= 0) & (was >= self.valid_epoch), self.groups)
-        self.alternate[index] = np.where(usable[:, None], replaced, self.table[index])
+        if usable.all():
+            self.alternate[index] = replaced
+        else:
+            self.alternate[index[usable]] = replaced[usable]
+            self.alternate[index[~usable]] = self.table[index[~usable]]
 
     def _plan(self, rows: np.ndarray) -> RowPlan:
         was = self.epoch_of_row[rows].copy()
