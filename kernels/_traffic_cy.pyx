@@ -63,14 +63,15 @@ cdef enum:
 
 
 cdef struct LinkHot:
-    int64_t q_head
-    int64_t q_tail
-    int64_t w_head
-    int64_t head
-    int64_t tk_head
-    int64_t tk_tail
+    int32_t q_head
+    int32_t q_tail
+    int32_t w_head
+    int32_t head
+    int32_t tk_head
+    int32_t tk_tail
     int32_t ctrl
     int32_t lookahead
+    int32_t n_filter
     double occ
     double occ_large
     double tok_pcu
@@ -82,7 +83,6 @@ cdef struct LinkHot:
     double storage
     double wave
     double vtime
-    int64_t n_filter
 
 cdef struct LinkCold:
     int64_t w_tail

@@ -57,14 +57,18 @@ NEED_TOKENS = 1
 # names (``state.occ``, ``state.v_ready`` …) are views into these records.
 LINK_HOT = np.dtype(
     [
-        ("q_head", np.int64),
-        ("q_tail", np.int64),
-        ("w_head", np.int64),
-        ("head", np.int64),
-        ("tk_head", np.int64),
-        ("tk_tail", np.int64),
+        # two 64-byte cache lines per link (allocated 64-byte aligned): ids in 32 bits,
+        # C's padding after them (align=True)
+        ("q_head", np.int32),
+        ("q_tail", np.int32),
+        ("w_head", np.int32),
+        ("head", np.int32),
+        ("tk_head", np.int32),
+        ("tk_tail", np.int32),
         ("ctrl", np.int32),
         ("lookahead", np.int32),
+        # filtering vehicles in the queue (a head with none behind it has none to let past)
+        ("n_filter", np.int32),
         ("occ", np.float64),
         ("occ_large", np.float64),
         ("tok_pcu", np.float64),
@@ -76,9 +80,8 @@ LINK_HOT = np.dtype(
         ("storage", np.float64),
         ("wave", np.float64),
         ("vtime", np.float64),
-        # filtering vehicles in the queue (a head with none behind it has none to let past)
-        ("n_filter", np.int64),
-    ]
+    ],
+    align=True,
 )
 LINK_COLD = np.dtype(
     [
@@ -117,8 +120,8 @@ VEHICLE = np.dtype(
         ("charge", np.float64),
     ]
 )
-#: Most vehicles a run may hold (their ids are 32-bit in the vehicle record).
-MAX_VEHICLES = 2**31 - 1
+#: Largest id the link and vehicle records hold in 32 bits (vehicles, heap items, tokens).
+MAX_ID = 2**31 - 1
 TOKEN = np.dtype([("time", np.float64), ("pcu", np.float64), ("next", np.int64)])
 HEAP = np.dtype([("time", np.float64), ("seq", np.int64), ("item", np.int64)])
 _VEHICLE_FILL = {
@@ -271,7 +274,7 @@ class LinkQueueState:
         #: ``uint32[m]``: bit ``c`` set = the link is closed to vehicle class ``c``.
         self.closed = np.zeros(m, dtype=np.uint32)
         # links
-        self.link_hot = np.zeros(m, dtype=LINK_HOT)
+        self.link_hot = _aligned_records(m, LINK_HOT)
         self.link_cold = np.zeros(m, dtype=LINK_COLD)
         for name in LINK_HOT.names:
             setattr(self, name, self.link_hot[name])
@@ -335,9 +338,10 @@ class LinkQueueState:
 
     def _grow(self, capacity: int) -> None:
         old = self.capacity
-        if capacity > MAX_VEHICLES:
+        if 3 * self.n_links + self.n_nodes + capacity > MAX_ID:
             raise KernelInputError(
-                f"a run holds at most {MAX_VEHICLES:,} vehicles; split the trips into runs"
+                f"{capacity:,} vehicles are more than a run's 32-bit ids hold; split the trips "
+                "into runs"
             )
         vehicles = _aligned_records(capacity, VEHICLE)
         for name, fill in _VEHICLE_FILL.items():
@@ -377,6 +381,8 @@ class LinkQueueState:
         new = max(2 * old, 16) if slots is None else max(int(slots), old)
         if new == old:
             return
+        if new > MAX_ID:
+            raise KernelInputError(f"{new:,} freed-space tokens are more than 32-bit ids hold")
         tokens = np.zeros(new, dtype=TOKEN)
         tokens[:old] = self.tokens
         # new slots join the free list in index order, in front of the free slots already there

@@ -96,9 +96,10 @@ def test_storage_holds_back_departures(backend):
     np.testing.assert_allclose(state.v_arrive[:4], [20.0, 30.0, 40.0, 50.0])
 
 
-def test_vehicle_records_are_cache_lines_and_survive_growth(backend):
+def test_records_fill_whole_cache_lines_and_vehicles_survive_growth(backend):
     state = line_state()
-    assert kts.VEHICLE.itemsize == 64
+    assert kts.VEHICLE.itemsize == 64 and kts.LINK_HOT.itemsize == 128
+    assert state.link_hot.ctypes.data % 64 == 0
     first = add(state, [0.0, 5.0])
     kt.advance(state, 200.0)
     arrive = state.v_arrive[first].copy()
