@@ -363,12 +363,16 @@ class Traffic:
         """Simulated time the kernel has reached, seconds."""
         return float(self.state.clock[kts.T_NOW])
 
-    def _advance(self, t_end: float) -> None:
+    def _check_routes(self) -> None:
+        """Raise once :meth:`release_routes` has freed the tables (nothing may move or route)."""
         if self.routes is None:
             raise TwinError(
                 "the traffic's route tables were released (release_routes) at the end of "
-                "the run; it cannot move further"
+                "the run; it cannot move or route further"
             )
+
+    def _advance(self, t_end: float) -> None:
+        self._check_routes()
         s = self.state
         if t_end > self.now:
             inject = np.array(self._pending, dtype=np.int64)
@@ -562,8 +566,7 @@ class Traffic:
             if not 0 <= int(node) < n:
                 raise TripsError(f"{name} {node} is not a drive node position (0..{n - 1})")
         c = self._class(vehicle_class)
-        if self.routes is None:
-            raise TwinError("the traffic's route tables were released at the end of the run")
+        self._check_routes()
         row, grew = self.routes.row(int(destination))
         if grew:
             self.state.set_table(self.routes.table, alternate=self.routes.alternate)
