@@ -54,6 +54,16 @@ __all__ = ["Executor", "ExecutorError", "Progress", "TaskFailure"]
 
 log = logging.getLogger(__name__)
 
+
+def _dask_log_level() -> int:
+    """The level of the local cluster's own log lines (scheduler, nannies, workers):
+    errors only, unless ``twin -v`` asked for details. Dask warns of busy event loops and
+    slow heartbeats whenever the machine is loaded; those are not the user's concern."""
+    return (
+        logging.WARNING if logging.getLogger("twin").isEnabledFor(logging.INFO) else logging.ERROR
+    )
+
+
 #: Seconds between two progress reports while no task finishes.
 POLL_INTERVAL = 1.0
 
@@ -153,6 +163,8 @@ class Executor:
         self._cluster = None
         self._shipped: dict[tuple[str, str], str] = {}
         self._code_checked = False
+        #: The ``distributed`` logger's level before this executor quietened it.
+        self._dask_log_level: int | None = None
 
     # -- lifetime ----------------------------------------------------------------------------
     def __enter__(self) -> Executor:
@@ -161,6 +173,9 @@ class Executor:
         import dask
         from distributed import Client, LocalCluster
 
+        dask_log = logging.getLogger("distributed")
+        self._dask_log_level = dask_log.level
+        dask_log.setLevel(_dask_log_level())
         try:
             if self.scheduler is not None:
                 self.client = Client(self.scheduler, timeout=f"{self.timeout}s")
@@ -175,6 +190,7 @@ class Executor:
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=":0",
+                        silence_logs=_dask_log_level(),
                     )
                 self.client = Client(self._cluster)
         except OSError as exc:
@@ -205,6 +221,9 @@ class Executor:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+        if self._dask_log_level is not None:
+            logging.getLogger("distributed").setLevel(self._dask_log_level)
+            self._dask_log_level = None
 
     @property
     def dashboard(self) -> str | None:

@@ -6,6 +6,7 @@ copy of the city per worker."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -287,3 +288,37 @@ def test_a_task_failing_on_a_worker_is_reported_and_the_others_go_on(folder, clu
     failures = cluster.run_all(plan.city, [bad, good], on_result=lambda s, r: seen.append(s))
     assert seen == [good] and [f.spec for f in failures] == [bad]
     assert failures[0].error.startswith("SpecError: this specification is for the city")
+
+
+def _dask_warnings_shown() -> bool:
+    """Whether a warning of Dask's (``distributed.core``) would reach a stream here."""
+    logger = logging.getLogger("distributed.core")
+    if not logger.isEnabledFor(logging.WARNING):
+        return False
+    handled = False
+    node = logger
+    while node is not None:
+        for handler in node.handlers:
+            handled = True
+            if isinstance(handler, logging.StreamHandler) and handler.level <= logging.WARNING:
+                return True
+        node = node.parent if node.propagate else None
+    return not handled and logging.lastResort is not None
+
+
+def test_the_local_cluster_keeps_dask_warnings_off_the_terminal(cluster):
+    # a loaded machine makes Dask warn of busy event loops; only errors reach the user
+    assert not _dask_warnings_shown()
+    on_workers = cluster.client.run(_dask_warnings_shown)
+    assert list(on_workers.values()) == [False, False]
+
+
+def test_twin_verbose_lets_dask_warnings_through():
+    twin_log = logging.getLogger("twin")
+    before = twin_log.level
+    twin_log.setLevel(logging.INFO)
+    try:
+        with Executor(workers=1) as executor:
+            assert list(executor.client.run(_dask_warnings_shown).values()) == [True]
+    finally:
+        twin_log.setLevel(before)
