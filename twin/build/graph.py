@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -157,6 +158,24 @@ def _project(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
+def along_hilbert_curve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Positions of the points ``(x, y)`` in the order a Hilbert curve through their
+    bounding box visits them (ties keep their input order).
+
+    Numbering a network's nodes this way puts nodes that are near each other on the ground
+    near each other in its arrays, so the kernels that walk the network (shortest-path
+    trees, the traffic's moves) find the next node's data already in the CPU's cache.
+    """
+    if len(x) < 2:
+        return np.arange(len(x))
+    points = gpd.GeoSeries(gpd.points_from_xy(x, y))
+    # a degenerate box (every point on one line) still needs a width and a height
+    x0, y0, x1, y1 = points.total_bounds
+    bounds = (x0, y0, max(x1, x0 + 1.0), max(y1, y0 + 1.0))
+    distance = points.hilbert_distance(total_bounds=bounds, level=16).to_numpy()
+    return np.argsort(distance, kind="stable")
+
+
 def graph_to_edges(
     graph: nx.MultiDiGraph,
     *,
@@ -166,8 +185,9 @@ def graph_to_edges(
 ) -> tuple[EdgeList, dict]:
     """Node arrays and attributed edges of an osmnx graph.
 
-    Nodes are ordered by OSM id and edges by (tail, head, way, length), so the result
-    does not depend on the order osmnx happened to build the graph in.
+    Nodes are ordered along a Hilbert curve (:func:`along_hilbert_curve`; ties by OSM id)
+    and edges by (tail, head, way, length), so the result does not depend on the order
+    osmnx happened to build the graph in.
 
     Parameters
     ----------
@@ -186,10 +206,12 @@ def graph_to_edges(
     The edge list and a report of the attribute imputation (drive) or ``{}`` (walk).
     """
     node_ids = np.array(sorted(graph.nodes), dtype=np.int64)
-    position = {int(n): i for i, n in enumerate(node_ids)}
     lon = np.array([graph.nodes[n]["x"] for n in node_ids], dtype=np.float64)
     lat = np.array([graph.nodes[n]["y"] for n in node_ids], dtype=np.float64)
     x, y = _project(lon, lat, crs)
+    order = along_hilbert_curve(x, y)
+    node_ids, lon, lat, x, y = node_ids[order], lon[order], lat[order], x[order], y[order]
+    position = {int(n): i for i, n in enumerate(node_ids)}
     node_data = [graph.nodes[n] for n in node_ids]
     control = np.array([junction_control(d) for d in node_data], dtype=np.int8)
     nodes = {"node_id": node_ids, "x": x, "y": y, "lon": lon, "lat": lat, "control": control}
