@@ -21,10 +21,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "no_traffic": ("grey: no vehicle measured", "xám: không có xe để đo"),
     "crowding": ("columns: tourists at a site, {m:g} m = {n:g} persons",
                  "cột: du khách tại điểm tham quan, {m:g} m = {n:g} người"),
-    "emergency": ("red: incidents open · orange lines: units on the way "
-                  "(straight, route not recorded)",
-                  "đỏ: sự cố đang xử lý · đường cam: xe đang đến "
-                  "(đường thẳng, lộ trình không được ghi)"),
+    "emergency": ("red: incidents open · orange: units on the way (route and place estimated)",
+                  "đỏ: sự cố đang xử lý · cam: xe đang đến (lộ trình và vị trí ước tính)"),
     "stations": ("blue columns: ambulance stations, red: fire stations (height: units)",
                  "cột xanh: trạm cấp cứu, đỏ: trạm cứu hỏa (chiều cao: số xe)"),
     "pois": ("dots: purple sights · red hospitals, fire, police · blue lodging",

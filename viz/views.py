@@ -9,13 +9,16 @@ array of values per frame.
 
 What the runs record, and so what is drawn: road states per link and 15 minutes; tourists
 at each site (arrival to departure, from the visits); each incident from its call until the
-unit leaves the scene, and a straight line from the station to the incident while a unit
-is on its way (the route a unit drives and the positions of tourist parties between sites
-are not recorded).
+unit leaves the scene. A unit on its way is drawn on the fastest road from its station to
+the incident at free-flow speed, where the share of its travel time gone puts it
+(:mod:`viz.unit_routes`): the runs record when a unit leaves and arrives, not the roads it
+takes, so route and position are estimates (the legend says "estimated"). Tourist parties
+between sites are not drawn (not recorded).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -39,6 +42,7 @@ from viz.measures import (
 from viz.results import INTERVAL_S, Results, Side, check_results_city
 from viz.scene import Camera, CityMeshes, Label, Layer, Scene, camera, nice_length
 from viz.text import check_lang, say
+from viz.unit_routes import UnitRoutes, point_along
 
 __all__ = ["View", "ViewOptions"]
 
@@ -365,22 +369,42 @@ class View:
             depart = incidents["depart"].to_numpy(float)
             scene = incidents["on_scene"].to_numpy(float)
             moving = (depart <= t) & ~(scene <= t)
-            layers.append(self._en_route(incidents.loc[moving], stations))
+            layers.extend(self._en_route(incidents.loc[moving], stations, t))
         return layers
 
-    def _en_route(self, incidents: pd.DataFrame, stations: pd.DataFrame) -> Layer:
-        """Straight ribbons from each moving unit's station to its incident."""
+    def _en_route(self, incidents: pd.DataFrame, stations: pd.DataFrame, t: float) -> list[Layer]:
+        """Each moving unit's road route from its station to its incident (orange ribbons)
+        and the unit on it at ``t`` (seconds after midnight), by the share of its travel
+        time gone (:mod:`viz.unit_routes`)."""
         by_name = stations.set_index("name")["node_id"] if len(stations) else pd.Series()
-        start = self.meshes.node_xy(by_name.reindex(incidents["station"]).fillna(-1).to_numpy())
-        end = self.meshes.node_xy(incidents["node"].to_numpy())
-        ok = np.isfinite(start).all(axis=1) & np.isfinite(end).all(axis=1)
-        ok &= np.hypot(*(end - start).T) > 1.0
-        n = int(ok.sum())
-        xy = np.empty((2 * n, 2))
-        xy[0::2], xy[1::2] = start[ok], end[ok]
-        lines = Polylines(edge_id=np.arange(n), indptr=np.arange(0, 2 * n + 1, 2), xy=xy)
-        mesh = meshes.ribbons(lines, width=self.camera.road_width * 1.5, z=20.0)
-        return Layer("en_route", mesh, color="#ff8c00")
+        index = self.meshes.node_index
+        start = index.get_indexer(by_name.reindex(incidents["station"]).fillna(-1).astype(np.int64))
+        end = index.get_indexer(incidents["node"].to_numpy(np.int64))
+        depart = incidents["depart"].to_numpy(float)
+        scene = incidents["on_scene"].to_numpy(float)
+        share = (t - depart) / np.maximum(scene - depart, 1e-9)
+        routes, units = [], []
+        for a, b, done in zip(start.tolist(), end.tolist(), share.tolist(), strict=True):
+            route = self.unit_routes.route(a, b) if a >= 0 and b >= 0 and a != b else None
+            if route is not None:
+                routes.append(route)
+                units.append(point_along(route, done))
+        counts = np.array([len(r) for r in routes], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        xy = np.concatenate(routes) if routes else np.zeros((0, 2))
+        lines = Polylines(edge_id=np.arange(len(routes)), indptr=indptr, xy=xy)
+        ribbons = meshes.ribbons(lines, width=self.camera.road_width * 1.5, z=20.0)
+        xyz = np.column_stack([np.reshape(units, (-1, 2)), np.full(len(units), 24.0)])
+        radius = max(self.camera.road_width * 4.0, 20.0)
+        return [
+            Layer("en_route", ribbons, color="#ff8c00"),
+            Layer("units", meshes.markers(xyz, radius=radius), color="#d35400"),
+        ]
+
+    @functools.cached_property
+    def unit_routes(self) -> UnitRoutes:
+        """Road routes of the emergency units (one shortest-path tree per station)."""
+        return UnitRoutes(self.city.drive, self.meshes.shapes.drive)
 
     # -- scale -----------------------------------------------------------------------------
     def _scale_origin(self) -> tuple[float, float, float]:

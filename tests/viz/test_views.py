@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kernels.shortest_paths import dijkstra
 from tests.viz.town import BRIDGE_COLUMNS
 from twin.synthetic import grid_city
 from viz.errors import (
@@ -21,6 +22,7 @@ from viz.errors import (
 from viz.measures import MEASURES, measure, road_series
 from viz.results import load_results
 from viz.scene import camera
+from viz.unit_routes import point_along
 from viz.views import View, ViewOptions
 
 
@@ -178,3 +180,45 @@ def test_two_runs_side_by_side_and_their_difference(river_town, run_dirs):
     assert (view.panels[0][:, _bridge(river_town)] < 0).any()
     with pytest.raises(VizError, match="--diff needs a base and an option"):
         View(river_town, load_results([run_dirs[0]]), ViewOptions(diff=True))
+
+
+def test_units_on_their_way_are_drawn_on_the_roads_they_take(river_town, results):
+    view = View(river_town, results, ViewOptions())
+    side = results.sides[0]
+    incidents = side.incidents[side.incidents["replication"] == 0]
+    stations = side.stations.set_index("name")["node_id"]
+    # halfway through the first unit's trip, every unit then on its way
+    first = incidents.loc[incidents["on_scene"] > incidents["depart"]].iloc[0]
+    t = (first["depart"] + first["on_scene"]) / 2.0
+    on_way = incidents[(incidents["depart"] <= t) & ~(incidents["on_scene"] <= t)]
+    layers = {layer.name: layer for layer in view._emergency(side, t)}
+    units = layers["units"]
+    assert set(units.mesh.cell_data["item"]) == set(range(len(on_way)))
+    assert layers["en_route"].mesh.n_cells > 0
+    drive, routes = river_town.drive, view.unit_routes
+    on_roads = {tuple(p) for p in np.round(routes.lines.xy, 6)}
+    free_flow = drive.length / drive.speed
+    for i, (_, unit) in enumerate(on_way.iterrows()):
+        start = int(np.flatnonzero(drive.node_id == stations[unit["station"]])[0])
+        end = int(np.flatnonzero(drive.node_id == unit["node"])[0])
+        route = routes.route(start, end)
+        # it leaves the station and reaches the incident along road lines only
+        assert np.allclose(route[0], [drive.x[start], drive.y[start]])
+        assert np.allclose(route[-1], [drive.x[end], drive.y[end]])
+        assert all(tuple(p) in on_roads for p in np.round(route, 6))
+        # by the fastest roads at free-flow speed
+        cost, _ = dijkstra(drive.indptr, drive.indices, free_flow, start)
+        length = np.hypot(*np.diff(route, axis=0).T).sum()
+        assert length <= cost[end] * drive.speed.max() + 1e-6
+        # and the unit stands where its share of the travel time puts it
+        share = (t - unit["depart"]) / (unit["on_scene"] - unit["depart"])
+        sphere = units.mesh.extract_cells(np.flatnonzero(units.mesh.cell_data["item"] == i))
+        assert np.allclose(sphere.center[:2], point_along(route, share), atol=1e-6)
+
+
+def test_a_point_along_a_line_goes_by_length():
+    corner = np.array([[0.0, 0.0], [30.0, 0.0], [30.0, 10.0]])
+    assert point_along(corner, 0.0).tolist() == [0.0, 0.0]
+    assert point_along(corner, 0.75).tolist() == [30.0, 0.0]
+    assert point_along(corner, 0.5).tolist() == [20.0, 0.0]
+    assert point_along(corner, 1.5).tolist() == [30.0, 10.0]

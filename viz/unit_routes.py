@@ -1,0 +1,75 @@
+"""Where an emergency unit is on its way, for drawing: its road route from its station to
+the incident and the point it has reached.
+
+A run records when each unit left and reached the scene, not the roads it took; the route
+drawn is the fastest one at free-flow speed, and the unit stands on it at the share of its
+travel time gone (the share of the route's length, as if it kept one speed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.shortest_paths import dijkstra
+from twin.geometry import Polylines
+from twin.network import Network
+
+__all__ = ["UnitRoutes", "point_along"]
+
+
+class UnitRoutes:
+    """Road routes between drive nodes on one network, one shortest-path tree per start.
+
+    Parameters
+    ----------
+    network
+        The drive network.
+    lines
+        Its road lines, one per edge in the network's edge order (``CityGeometry.drive``
+        after :meth:`Polylines.for_network`), metres.
+    """
+
+    def __init__(self, network: Network, lines: Polylines) -> None:
+        self.network = network
+        self.lines = lines.for_network(network)
+        self._seconds = network.length / network.speed
+        self._tails = network.tail
+        self._trees: dict[int, np.ndarray] = {}
+
+    def route(self, start: int, end: int) -> np.ndarray | None:
+        """``float64[k, 2]``: the vertices, metres, of the fastest road route from node
+        position ``start`` to node position ``end`` (two points for ``start == end``);
+        ``None`` when no road leads there."""
+        net = self.network
+        if start == end:
+            return np.repeat([[net.x[start], net.y[start]]], 2, axis=0)
+        pred = self._tree(start)
+        edges = []
+        node = end
+        while node != start:
+            before = int(pred[node])
+            if before < 0:
+                return None
+            out = np.arange(net.indptr[before], net.indptr[before + 1])
+            out = out[net.indices[out] == node]
+            edges.append(int(out[np.argmin(self._seconds[out])]))
+            node = before
+        parts = [self.lines.line(e) for e in reversed(edges)]
+        # each road line starts where the one before it ends: keep that point once
+        return np.concatenate([parts[0], *(p[1:] for p in parts[1:])])
+
+    def _tree(self, start: int) -> np.ndarray:
+        if start not in self._trees:
+            net = self.network
+            _, pred = dijkstra(net.indptr, net.indices, self._seconds, start)
+            self._trees[start] = pred
+        return self._trees[start]
+
+
+def point_along(line: np.ndarray, share: float) -> np.ndarray:
+    """``float64[2]``: the point ``share`` (0–1, clipped) of the way along ``line``
+    (``float64[k, 2]``, metres), by length."""
+    steps = np.hypot(*np.diff(line, axis=0).T)
+    reached = np.concatenate([[0.0], np.cumsum(steps)])
+    at = min(max(float(share), 0.0), 1.0) * reached[-1]
+    return np.array([np.interp(at, reached, line[:, 0]), np.interp(at, reached, line[:, 1])])
