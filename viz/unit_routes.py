@@ -2,7 +2,8 @@
 the incident and the point it has reached.
 
 A run records when each unit left and reached the scene, not the roads it took; the route
-drawn is the fastest one at free-flow speed, and the unit stands on it at the share of its
+drawn is the fastest one at free-flow speed on the roads open to it when it left, and the
+unit stands on it at the share of its
 travel time gone (the share of the route's length, as if it kept one speed).
 """
 
@@ -34,16 +35,18 @@ class UnitRoutes:
         self.lines = lines.for_network(network)
         self._seconds = network.length / network.speed
         self._tails = network.tail
-        self._trees: dict[int, np.ndarray] = {}
+        self._trees: dict[tuple[int, frozenset[int]], tuple[np.ndarray, np.ndarray]] = {}
 
-    def route(self, start: int, end: int) -> np.ndarray | None:
+    def route(
+        self, start: int, end: int, closed: frozenset[int] = frozenset()
+    ) -> np.ndarray | None:
         """``float64[k, 2]``: the vertices, metres, of the fastest road route from node
-        position ``start`` to node position ``end`` (two points for ``start == end``);
-        ``None`` when no road leads there."""
+        position ``start`` to node position ``end`` (two points for ``start == end``),
+        keeping off the ``closed`` edges (positions); ``None`` when no road leads there."""
         net = self.network
         if start == end:
             return np.repeat([[net.x[start], net.y[start]]], 2, axis=0)
-        pred = self._tree(start)
+        pred, seconds = self._tree(start, closed)
         edges = []
         node = end
         while node != start:
@@ -52,18 +55,24 @@ class UnitRoutes:
                 return None
             out = np.arange(net.indptr[before], net.indptr[before + 1])
             out = out[net.indices[out] == node]
-            edges.append(int(out[np.argmin(self._seconds[out])]))
+            edges.append(int(out[np.argmin(seconds[out])]))
             node = before
         parts = [self.lines.line(e) for e in reversed(edges)]
         # each road line starts where the one before it ends: keep that point once
         return np.concatenate([parts[0], *(p[1:] for p in parts[1:])])
 
-    def _tree(self, start: int) -> np.ndarray:
-        if start not in self._trees:
+    def _tree(self, start: int, closed: frozenset[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The predecessor tree from ``start`` and the edge times it was grown on."""
+        key = (start, closed)
+        if key not in self._trees:
             net = self.network
-            _, pred = dijkstra(net.indptr, net.indices, self._seconds, start)
-            self._trees[start] = pred
-        return self._trees[start]
+            seconds = self._seconds
+            if closed:
+                seconds = seconds.copy()
+                seconds[list(closed)] = np.inf
+            _, pred = dijkstra(net.indptr, net.indices, seconds, start)
+            self._trees[key] = pred, seconds
+        return self._trees[key]
 
 
 def point_along(line: np.ndarray, share: float) -> np.ndarray:

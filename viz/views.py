@@ -369,13 +369,31 @@ class View:
             depart = incidents["depart"].to_numpy(float)
             scene = incidents["on_scene"].to_numpy(float)
             moving = (depart <= t) & ~(scene <= t)
-            layers.extend(self._en_route(incidents.loc[moving], stations, t))
+            layers.extend(self._en_route(side, incidents.loc[moving], t))
         return layers
 
-    def _en_route(self, incidents: pd.DataFrame, stations: pd.DataFrame, t: float) -> list[Layer]:
-        """Each moving unit's road route from its station to its incident (orange ribbons)
-        and the unit on it at ``t`` (seconds after midnight), by the share of its travel
-        time gone (:mod:`viz.unit_routes`)."""
+    def _closed_to_units(self, side: Side, t: float) -> frozenset[int]:
+        """Drive edges (positions) the side's interventions close to emergency units at
+        ``t`` (seconds after midnight)."""
+        ids = []
+        for item in side.interventions:
+            if item.get("kind") != "close_links":
+                continue
+            classes = item.get("classes") or ()
+            start = parse_clock(item["from"]) if "from" in item else -math.inf
+            until = parse_clock(item["until"]) if "until" in item else math.inf
+            if (not classes or "emergency" in classes) and start <= t < until:
+                ids.extend(item.get("edges", ()))
+        if not ids:
+            return frozenset()
+        positions = self.meshes.edge_index.get_indexer(np.asarray(ids, dtype=np.int64))
+        return frozenset(int(p) for p in positions if p >= 0)
+
+    def _en_route(self, side: Side, incidents: pd.DataFrame, t: float) -> list[Layer]:
+        """Each moving unit's road route from its station to its incident (orange ribbons),
+        on the roads open to it when it left, and the unit on it at ``t`` (seconds after
+        midnight), by the share of its travel time gone (:mod:`viz.unit_routes`)."""
+        stations = side.stations
         by_name = stations.set_index("name")["node_id"] if len(stations) else pd.Series()
         index = self.meshes.node_index
         start = index.get_indexer(by_name.reindex(incidents["station"]).fillna(-1).astype(np.int64))
@@ -384,8 +402,11 @@ class View:
         scene = incidents["on_scene"].to_numpy(float)
         share = (t - depart) / np.maximum(scene - depart, 1e-9)
         routes, units = [], []
-        for a, b, done in zip(start.tolist(), end.tolist(), share.tolist(), strict=True):
-            route = self.unit_routes.route(a, b) if a >= 0 and b >= 0 and a != b else None
+        for a, b, left, done in zip(
+            start.tolist(), end.tolist(), depart.tolist(), share.tolist(), strict=True
+        ):
+            closed = self._closed_to_units(side, left)
+            route = self.unit_routes.route(a, b, closed) if a >= 0 and b >= 0 and a != b else None
             if route is not None:
                 routes.append(route)
                 units.append(point_along(route, done))

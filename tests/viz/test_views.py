@@ -222,3 +222,21 @@ def test_a_point_along_a_line_goes_by_length():
     assert point_along(corner, 0.75).tolist() == [30.0, 0.0]
     assert point_along(corner, 0.5).tolist() == [20.0, 0.0]
     assert point_along(corner, 1.5).tolist() == [30.0, 10.0]
+
+
+def test_units_keep_off_the_roads_closed_to_them(river_town, results):
+    view = View(river_town, results, ViewOptions())
+    base, option = results.sides
+    bridge = frozenset(_bridge(river_town).tolist())
+    assert view._closed_to_units(option, 26000.0) == bridge
+    assert view._closed_to_units(base, 26000.0) == frozenset()
+    drive, routes = river_town.drive, view.unit_routes
+    e = min(bridge)
+    tail, head = int(drive.tail[e]), int(drive.indices[e])
+    across = routes.route(tail, head)
+    assert np.allclose(across, routes.lines.line(e))  # straight over Cầu Một
+    around = routes.route(tail, head, bridge)
+    length = np.hypot(*np.diff(around, axis=0).T).sum()
+    assert length > 2 * drive.length[e]  # by Cầu Hai
+    middle = routes.lines.line(e).mean(axis=0)
+    assert np.hypot(*(around - middle).T).min() > 1.0
