@@ -3,8 +3,8 @@ the incident and the point it has reached.
 
 A run records when each unit left and reached the scene, not the roads it took; the route
 drawn is the fastest one at free-flow speed on the roads open to it when it left, and the
-unit stands on it at the share of its
-travel time gone (the share of the route's length, as if it kept one speed).
+unit stands on it at the share of its travel time gone (the same share of the route's
+length, as if it kept one speed).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ class UnitRoutes:
         self.network = network
         self.lines = lines.for_network(network)
         self._seconds = network.length / network.speed
-        self._tails = network.tail
         self._trees: dict[tuple[int, frozenset[int]], tuple[np.ndarray, np.ndarray]] = {}
 
     def route(
