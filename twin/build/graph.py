@@ -10,10 +10,11 @@ The path from an OSM file to a :class:`~twin.network.Network`:
    and every edge has exactly one way's tags.
 3. :func:`graph_to_edges` projects the nodes to the city's CRS (the UTM zone of the
    extract's centre, EPSG:32648 for Huế; :mod:`twin.build.projection`), numbers them along
-   a Hilbert curve (:func:`along_hilbert_curve`) and fills each edge's attributes (:mod:`twin.build.road_classes`). An edge's ``length`` is
-   osmnx's: the great-circle length of its polyline on a sphere of radius 6,371,009 m,
-   whatever the CRS; it differs from the WGS 84 geodesic by at most 0.6 % (north-south at
-   the equator; about +0.48 % north-south and -0.14 % east-west at Huế's latitude).
+   a Hilbert curve (:func:`along_hilbert_curve`) and fills each edge's attributes
+   (:mod:`twin.build.road_classes`). An edge's ``length`` is osmnx's: the great-circle
+   length of its polyline on a sphere of radius 6,371,009 m, whatever the CRS; it differs
+   from the WGS 84 geodesic by at most 0.6 % (north-south at the equator; about +0.48 %
+   north-south and -0.14 % east-west at Huế's latitude).
 4. :func:`largest_strong_component` keeps the largest strongly connected component, so
    every drive node can reach every other, and reports what it dropped.
 
