@@ -139,7 +139,6 @@ class View:
         self.zone_measure = self._zone_measure(options.zones)
         self.zone_panels, self.zone_clim = self._zones()
         self._crowd_scale = self._crowding_scale()
-        self.closed = [set(s.closed_edges.tolist()) for s in self.sides]
 
     # -- time ----------------------------------------------------------------------------
     def busiest(self) -> int:
