@@ -121,15 +121,15 @@ _WORDS: dict[str, tuple[str, str]] = {
     "method_text": ("Each scenario was simulated {n} times with the same random numbers on both "
                     "sides (common random numbers), so that the differences come from the option, "
                     "not from chance. The runs record when ambulances leave and arrive, not the "
-                    "roads they take: the views draw each on the fastest road at free-flow speed, "
-                    "where the share of its travel time gone puts it. Tourists are shown at the "
-                    "sites, not between them.",
+                    "roads they take: the views draw each on the fastest road at the speeds the "
+                    "run measured when it left, where the share of its travel time gone puts it. "
+                    "Tourists are shown at the sites, not between them.",
                     "Mỗi kịch bản được mô phỏng {n} lần với cùng các số ngẫu nhiên ở cả hai bên "
                     "(số ngẫu nhiên chung), để chênh lệch đến từ phương án chứ không do may rủi. "
                     "Lượt chạy ghi lúc xe cứu thương xuất phát và đến nơi, không ghi đường đi: "
-                    "hình ảnh vẽ mỗi xe trên đường nhanh nhất khi thông thoáng, tại vị trí ứng "
-                    "với phần thời gian đã đi. Du khách được thể hiện tại các điểm tham quan, "
-                    "không phải trên đường đi."),
+                    "hình ảnh vẽ mỗi xe trên đường nhanh nhất theo tốc độ đo được lúc xe xuất "
+                    "phát, tại vị trí ứng với phần thời gian đã đi. Du khách được thể hiện tại "
+                    "các điểm tham quan, không phải trên đường đi."),
     "made": ("Made by Huế Twin on {date}.", "Được tạo bởi Huế Twin ngày {date}."),
     "osm": ("Map data © OpenStreetMap contributors, under the Open Database License (ODbL 1.0).",
             "Dữ liệu bản đồ © những người đóng góp OpenStreetMap, theo Giấy phép Cơ sở dữ liệu "

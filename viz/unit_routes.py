@@ -1,13 +1,15 @@
 """Where an emergency unit is on its way, for drawing: its road route from its station to
 the incident and the point it has reached.
 
-A run records when each unit left and reached the scene, not the roads it took; the route
-drawn is the fastest one at free-flow speed on the roads open to it when it left, and the
-unit stands on it at the share of its travel time gone (the same share of the route's
-length, as if it kept one speed).
+A run records when each unit left and reached the scene, not the roads it took. The view
+draws the fastest route on the edge times it gives (the speeds the run measured when the
+unit left, off the roads closed to it), and the unit on it at the share of its travel time
+gone (the same share of the route's length, as if it kept one speed).
 """
 
 from __future__ import annotations
+
+from collections.abc import Hashable
 
 import numpy as np
 
@@ -19,33 +21,41 @@ __all__ = ["UnitRoutes", "point_along"]
 
 
 class UnitRoutes:
-    """Road routes between drive nodes on one network, one shortest-path tree per start.
+    """Road routes between drive nodes on one network, one shortest-path tree per start and
+    set of edge times.
 
     Parameters
     ----------
     network
         The drive network.
     lines
-        Its road lines, one per edge in the network's edge order (``CityGeometry.drive``
-        after :meth:`Polylines.for_network`), metres.
+        Its road lines (``CityGeometry.drive``), metres; put in the network's edge order.
     """
 
     def __init__(self, network: Network, lines: Polylines) -> None:
         self.network = network
         self.lines = lines.for_network(network)
-        self._seconds = network.length / network.speed
-        self._trees: dict[tuple[int, frozenset[int]], tuple[np.ndarray, np.ndarray]] = {}
+        #: Seconds to drive each edge at free-flow speed.
+        self.free_flow = network.length / network.speed
+        self._trees: dict[tuple[int, Hashable], np.ndarray] = {}
 
     def route(
-        self, start: int, end: int, closed: frozenset[int] = frozenset()
+        self, start: int, end: int, seconds: np.ndarray | None = None, key: Hashable = None
     ) -> np.ndarray | None:
         """``float64[k, 2]``: the vertices, metres, of the fastest road route from node
-        position ``start`` to node position ``end`` (two points for ``start == end``),
-        keeping off the ``closed`` edges (positions); ``None`` when no road leads there."""
+        position ``start`` to node position ``end`` (two points for ``start == end``);
+        ``None`` when no road leads there.
+
+        ``seconds`` are the edge times to route on (``inf``: closed; free-flow times when
+        ``None``); ``key`` names them, so that the tree grown on them is kept for the next
+        route from ``start`` with the same key.
+        """
         net = self.network
         if start == end:
             return np.repeat([[net.x[start], net.y[start]]], 2, axis=0)
-        pred, seconds = self._tree(start, closed)
+        if seconds is None:
+            seconds, key = self.free_flow, "free flow"
+        pred = self._tree(start, seconds, key)
         edges = []
         node = end
         while node != start:
@@ -60,18 +70,14 @@ class UnitRoutes:
         # each road line starts where the one before it ends: keep that point once
         return np.concatenate([parts[0], *(p[1:] for p in parts[1:])])
 
-    def _tree(self, start: int, closed: frozenset[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The predecessor tree from ``start`` and the edge times it was grown on."""
-        key = (start, closed)
-        if key not in self._trees:
+    def _tree(self, start: int, seconds: np.ndarray, key: Hashable) -> np.ndarray:
+        """The predecessor tree from ``start`` on ``seconds`` (kept under ``key``)."""
+        if key is None:
             net = self.network
-            seconds = self._seconds
-            if closed:
-                seconds = seconds.copy()
-                seconds[list(closed)] = np.inf
-            _, pred = dijkstra(net.indptr, net.indices, seconds, start)
-            self._trees[key] = pred, seconds
-        return self._trees[key]
+            return dijkstra(net.indptr, net.indices, seconds, start)[1]
+        if (start, key) not in self._trees:
+            self._trees[start, key] = self._tree(start, seconds, None)
+        return self._trees[start, key]
 
 
 def point_along(line: np.ndarray, share: float) -> np.ndarray:

@@ -10,10 +10,10 @@ array of values per frame.
 What the runs record, and so what is drawn: road states per link and 15 minutes; tourists
 at each site (arrival to departure, from the visits); each incident from its call until the
 unit leaves the scene. A unit on its way is drawn on the fastest road from its station to
-the incident at free-flow speed, where the share of its travel time gone puts it
-(:mod:`viz.unit_routes`): the runs record when a unit leaves and arrives, not the roads it
-takes, so route and position are estimates (the legend says "estimated"). Tourist parties
-between sites are not drawn (not recorded).
+the incident at the speeds the run measured when it left, where the share of its travel
+time gone puts it (:mod:`viz.unit_routes`): the runs record when a unit leaves and arrives,
+not the roads it takes, so route and position are estimates (the legend says "estimated").
+Tourist parties between sites are not drawn (not recorded).
 """
 
 from __future__ import annotations
@@ -139,6 +139,9 @@ class View:
         self.zone_measure = self._zone_measure(options.zones)
         self.zone_panels, self.zone_clim = self._zones()
         self._crowd_scale = self._crowding_scale()
+        #: Per side, km/h measured on each road in each interval; edge times of the units.
+        self._measured_kmh: dict[int, np.ndarray] = {}
+        self._unit_times: dict[tuple, np.ndarray] = {}
 
     # -- time ----------------------------------------------------------------------------
     def busiest(self) -> int:
@@ -388,10 +391,31 @@ class View:
         positions = self.meshes.edge_index.get_indexer(np.asarray(ids, dtype=np.int64))
         return frozenset(int(p) for p in positions if p >= 0)
 
+    def _unit_seconds(self, side: Side, t: float) -> tuple[np.ndarray, tuple]:
+        """Edge times, seconds, of a unit that left at ``t``, and a key naming them: each
+        road at the mean speed the run measured on it in that 15 minutes (free flow where no
+        vehicle was measured; never faster), ``inf`` on the roads closed to units then."""
+        slot = int(np.clip((t - self.intervals[0]) // INTERVAL_S, 0, len(self.intervals) - 1))
+        closed = self._closed_to_units(side, t)
+        key = (id(side), slot, closed)
+        if key not in self._unit_times:
+            if id(side) not in self._measured_kmh:
+                speeds = road_series(measure("speed_kmh"), side, self.city.drive, self.intervals)
+                self._measured_kmh[id(side)] = speeds
+            kmh = self._measured_kmh[id(side)][slot]
+            seconds = self.unit_routes.free_flow.copy()
+            ok = np.isfinite(kmh) & (kmh > 0)
+            measured = self.city.drive.length[ok] / (kmh[ok] / 3.6)
+            seconds[ok] = np.maximum(measured, seconds[ok])
+            seconds[list(closed)] = np.inf
+            self._unit_times[key] = seconds
+        return self._unit_times[key], key
+
     def _en_route(self, side: Side, incidents: pd.DataFrame, t: float) -> list[Layer]:
         """Each moving unit's road route from its station to its incident (orange ribbons),
-        on the roads open to it when it left, and the unit on it at ``t`` (seconds after
-        midnight), by the share of its travel time gone (:mod:`viz.unit_routes`)."""
+        the fastest on the speeds the run measured when it left (:meth:`_unit_seconds`), and
+        the unit on it at ``t`` (seconds after midnight), by the share of its travel time
+        gone (:mod:`viz.unit_routes`)."""
         stations = side.stations
         by_name = stations.set_index("name")["node_id"] if len(stations) else pd.Series()
         index = self.meshes.node_index
@@ -404,8 +428,9 @@ class View:
         for a, b, left, done in zip(
             start.tolist(), end.tolist(), depart.tolist(), share.tolist(), strict=True
         ):
-            closed = self._closed_to_units(side, left)
-            route = self.unit_routes.route(a, b, closed) if a >= 0 and b >= 0 and a != b else None
+            if a < 0 or b < 0 or a == b:
+                continue
+            route = self.unit_routes.route(a, b, *self._unit_seconds(side, left))
             if route is not None:
                 routes.append(route)
                 units.append(point_along(route, done))
@@ -423,7 +448,8 @@ class View:
 
     @functools.cached_property
     def unit_routes(self) -> UnitRoutes:
-        """Road routes of the emergency units (one shortest-path tree per station)."""
+        """Road routes of the emergency units (a shortest-path tree per station and
+        interval)."""
         return UnitRoutes(self.city.drive, self.meshes.shapes.drive)
 
     # -- scale -----------------------------------------------------------------------------

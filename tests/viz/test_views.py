@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kernels.shortest_paths import dijkstra
 from tests.viz.town import BRIDGE_COLUMNS
 from twin.synthetic import grid_city
 from viz.errors import (
@@ -201,15 +200,25 @@ def test_units_on_their_way_are_drawn_on_the_roads_they_take(river_town, results
     for i, (_, unit) in enumerate(on_way.iterrows()):
         start = int(np.flatnonzero(drive.node_id == stations[unit["station"]])[0])
         end = int(np.flatnonzero(drive.node_id == unit["node"])[0])
-        route = routes.route(start, end)
+        # the fastest at the speeds measured on each road in the 15 minutes it left
+        slot = side.links["interval_start"] == view.intervals[0] + 900.0 * (
+            (unit["depart"] - view.intervals[0]) // 900.0
+        )
+        measured = side.links[slot & (side.links["mean_speed_kmh"] > 0)]
+        at = pd.Index(drive.edge_id).get_indexer(measured["edge_id"])
+        seconds = free_flow.copy()
+        seconds[at] = np.maximum(
+            drive.length[at] / (measured["mean_speed_kmh"].to_numpy() / 3.6), seconds[at]
+        )
+        assert len(measured) and (seconds > free_flow).any()
+        route = routes.route(start, end, seconds)
+        assert np.array_equal(
+            route, routes.route(start, end, *view._unit_seconds(side, unit["depart"]))
+        )
         # it leaves the station and reaches the incident along road lines only
         assert np.allclose(route[0], [drive.x[start], drive.y[start]])
         assert np.allclose(route[-1], [drive.x[end], drive.y[end]])
         assert all(tuple(p) in on_roads for p in np.round(route, 6))
-        # by the fastest roads at free-flow speed
-        cost, _ = dijkstra(drive.indptr, drive.indices, free_flow, start)
-        length = np.hypot(*np.diff(route, axis=0).T).sum()
-        assert length <= cost[end] * drive.speed.max() + 1e-6
         # and the unit stands where its share of the travel time puts it
         share = (t - unit["depart"]) / (unit["on_scene"] - unit["depart"])
         sphere = units.mesh.extract_cells(np.flatnonzero(units.mesh.cell_data["item"] == i))
@@ -230,12 +239,18 @@ def test_units_keep_off_the_roads_closed_to_them(river_town, results):
     bridge = frozenset(_bridge(river_town).tolist())
     assert view._closed_to_units(option, 26000.0) == bridge
     assert view._closed_to_units(base, 26000.0) == frozenset()
+    closed, _ = view._unit_seconds(option, 26000.0)
+    assert (
+        np.isinf(closed[list(bridge)]).all() and np.isfinite(np.delete(closed, list(bridge))).all()
+    )
     drive, routes = river_town.drive, view.unit_routes
     e = min(bridge)
     tail, head = int(drive.tail[e]), int(drive.indices[e])
     across = routes.route(tail, head)
     assert np.allclose(across, routes.lines.line(e))  # straight over Cầu Một
-    around = routes.route(tail, head, bridge)
+    seconds = routes.free_flow.copy()
+    seconds[list(bridge)] = np.inf
+    around = routes.route(tail, head, seconds)
     length = np.hypot(*np.diff(around, axis=0).T).sum()
     assert length > 2 * drive.length[e]  # by Cầu Hai
     middle = routes.lines.line(e).mean(axis=0)
