@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from kernels import dijkstra
 from twin.errors import TwinError
 
 #: Edge arrays, in the order they are stored, with their dtypes.
@@ -145,6 +146,16 @@ class Network:
     def storage(self) -> np.ndarray:
         """``float64[m]``: PCU each edge holds at jam density (length × lanes × jam density)."""
         return self.length / 1000.0 * self.lanes * self.jam_density
+
+    def path_tree(self, cost: np.ndarray, source: int) -> tuple[np.ndarray, np.ndarray]:
+        """Least ``cost`` from node ``source`` to every node, and the predecessor tree.
+
+        ``cost`` is ``float64[m]`` per edge (seconds, metres, …; ``inf`` closes an edge).
+        Returns the cost of every node (``inf`` where unreachable) and ``int64[n]``, the node
+        before each on its least-cost path (``-1`` at the source and unreachable nodes), from
+        the compiled one-to-all Dijkstra (:func:`kernels.dijkstra`).
+        """
+        return dijkstra(self.indptr, self.indices, cost, source)
 
     def class_name(self, edge: int) -> str:
         """Road class name of edge ``edge``."""

@@ -13,7 +13,6 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from kernels.shortest_paths import dijkstra
 from twin.geometry import Polylines
 from twin.network import Network
 
@@ -73,8 +72,7 @@ class UnitRoutes:
     def _tree(self, start: int, seconds: np.ndarray, key: Hashable) -> np.ndarray:
         """The predecessor tree from ``start`` on ``seconds`` (kept under ``key``)."""
         if key is None:
-            net = self.network
-            return dijkstra(net.indptr, net.indices, seconds, start)[1]
+            return self.network.path_tree(seconds, start)[1]
         if (start, key) not in self._trees:
             self._trees[start, key] = self._tree(start, seconds, None)
         return self._trees[start, key]
