@@ -173,9 +173,10 @@ class Executor:
         import dask
         from distributed import Client, LocalCluster
 
+        quiet = _dask_log_level()
         dask_log = logging.getLogger("distributed")
         self._dask_log_level = dask_log.level
-        dask_log.setLevel(_dask_log_level())
+        dask_log.setLevel(quiet)
         try:
             if self.scheduler is not None:
                 self.client = Client(self.scheduler, timeout=f"{self.timeout}s")
@@ -190,7 +191,7 @@ class Executor:
                         threads_per_worker=1,
                         processes=True,
                         dashboard_address=":0",
-                        silence_logs=_dask_log_level(),
+                        silence_logs=quiet,
                     )
                 self.client = Client(self._cluster)
         except OSError as exc:

@@ -121,6 +121,20 @@ class Side:
                for e in item.get("edges", ())]  # fmt: skip
         return np.unique(np.asarray(ids, dtype=np.int64))
 
+    def closed_edges_at(self, t: float, vehicle_class: str) -> np.ndarray:
+        """Edge ids an intervention closes to ``vehicle_class`` at ``t`` (seconds after
+        midnight): its window holds ``t`` and it names no classes or that one."""
+        ids = []
+        for item in self.interventions:
+            if item.get("kind") != "close_links":
+                continue
+            start = parse_clock(item["from"]) if "from" in item else -math.inf
+            until = parse_clock(item["until"]) if "until" in item else math.inf
+            classes = item.get("classes") or (vehicle_class,)
+            if start <= t < until and vehicle_class in classes:
+                ids.extend(item.get("edges", ()))
+        return np.unique(np.asarray(ids, dtype=np.int64))
+
 
 @dataclass(frozen=True, eq=False)
 class Results:

@@ -74,7 +74,7 @@ class UnitRoutes:
         if key is None:
             return self.network.path_tree(seconds, start)[1]
         if (start, key) not in self._trees:
-            self._trees[start, key] = self._tree(start, seconds, None)
+            self._trees[start, key] = self.network.path_tree(seconds, start)[1]
         return self._trees[start, key]
 
 

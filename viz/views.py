@@ -377,19 +377,9 @@ class View:
     def _closed_to_units(self, side: Side, t: float) -> frozenset[int]:
         """Drive edges (positions) the side's interventions close to emergency units at
         ``t`` (seconds after midnight)."""
-        ids = []
-        for item in side.interventions:
-            if item.get("kind") != "close_links":
-                continue
-            classes = item.get("classes") or ()
-            start = parse_clock(item["from"]) if "from" in item else -math.inf
-            until = parse_clock(item["until"]) if "until" in item else math.inf
-            if (not classes or "emergency" in classes) and start <= t < until:
-                ids.extend(item.get("edges", ()))
-        if not ids:
-            return frozenset()
-        positions = self.meshes.edge_index.get_indexer(np.asarray(ids, dtype=np.int64))
-        return frozenset(int(p) for p in positions if p >= 0)
+        ids = side.closed_edges_at(t, "emergency")
+        positions = self.meshes.edge_index.get_indexer(ids)
+        return frozenset(positions[positions >= 0].tolist())
 
     def _unit_seconds(self, side: Side, t: float) -> tuple[np.ndarray, tuple]:
         """Edge times, seconds, of a unit that left at ``t``, and a key naming them: each

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -255,3 +256,20 @@ def test_units_keep_off_the_roads_closed_to_them(river_town, results):
     assert length > 2 * drive.length[e]  # by Cầu Hai
     middle = routes.lines.line(e).mean(axis=0)
     assert np.hypot(*(around - middle).T).min() > 1.0
+
+
+def test_closures_apply_to_units_in_their_window_and_classes(results):
+    base = results.sides[0]
+    side = dataclasses.replace(
+        base,
+        interventions=(
+            {"kind": "close_links", "edges": [7, 3], "from": "07:10", "until": "07:20"},
+            {"kind": "close_links", "edges": [5], "classes": ["car"]},
+            {"kind": "close_links", "edges": [9], "classes": ["car", "emergency"]},
+            {"kind": "change_links", "edges": [11], "speed_factor": 0.5},
+        ),
+    )
+    assert side.closed_edges_at(25800.0, "emergency").tolist() == [3, 7, 9]
+    assert side.closed_edges_at(26400.0, "emergency").tolist() == [9]  # 07:20: reopened
+    assert side.closed_edges_at(26400.0, "car").tolist() == [5, 9]
+    assert side.closed_edges.tolist() == [3, 5, 7, 9]
