@@ -282,34 +282,18 @@ def check_city(city: City, spec: RunSpec) -> None:
 
 
 def _with_added_roads(city: City, spec: RunSpec) -> City:
-    roads = [item for item in spec.interventions if isinstance(item, AddRoad)]
-    if not roads:
-        return city
-    from twin.build.road_classes import load_road_defaults
-    from twin.edits import NewRoad, add_roads
+    from twin.edits import add_roads, road_links
 
     new = []
-    for item in roads:
-        ends = [(item.from_node, item.to_node)]
-        if item.both_ways:
-            ends.append((item.to_node, item.from_node))
-        for (tail, head), edge_id in zip(ends, item.edge_ids, strict=True):
-            new.append(
-                NewRoad(
-                    tail,
-                    head,
-                    edge_id,
-                    item.road_class,
-                    lanes=item.lanes,
-                    speed_kmh=item.speed_kmh,
-                    length_m=item.length_m,
-                    name=item.name,
-                    bridge=item.bridge,
-                )
-            )
+    for item in spec.interventions:
+        if isinstance(item, AddRoad):
+            new += road_links(
+                item.from_node, item.to_node, item.edge_ids, road_class=item.road_class,
+                lanes=item.lanes, speed_kmh=item.speed_kmh, length_m=item.length_m,
+                both_ways=item.both_ways, name=item.name, bridge=item.bridge,
+            )  # fmt: skip
     # A new road takes the defaults of its class in the city's profile, as the city's own.
-    classes = (city.meta.get("profile") or {}).get("data", {}).get("roads")
-    return add_roads(city, new, road_defaults=load_road_defaults(classes=classes))
+    return add_roads(city, new)
 
 
 def _roads(env, city, spec, demand, vehicles, streams, replay):

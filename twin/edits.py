@@ -19,7 +19,7 @@ from twin.city import City
 from twin.errors import ConfigError
 from twin.network import EDGE_ARRAYS, NODE_ARRAYS, Network
 
-__all__ = ["NewRoad", "add_roads"]
+__all__ = ["NewRoad", "add_roads", "road_links"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,55 @@ class NewRoad:
     bridge: bool = False
 
 
-def add_roads(city: City, roads: Sequence[NewRoad], *, road_defaults: pd.DataFrame) -> City:
+def road_links(
+    from_node: int,
+    to_node: int,
+    edge_ids: Sequence[int],
+    *,
+    road_class: str,
+    lanes: float = 1.0,
+    speed_kmh: float | None = None,
+    length_m: float | None = None,
+    both_ways: bool = True,
+    name: str = "",
+    bridge: bool = False,
+) -> list[NewRoad]:
+    """The directed links of one new road (an ``add_road`` intervention): from
+    ``from_node`` to ``to_node``, and back when ``both_ways``, taking ``edge_ids`` in that
+    order.
+
+    Raises
+    ------
+    ConfigError
+        ``edge_ids`` does not hold one id per direction.
+    """
+    ends = [(int(from_node), int(to_node))]
+    if both_ways:
+        ends.append((int(to_node), int(from_node)))
+    if len(edge_ids) != len(ends):
+        raise ConfigError(
+            f"new road {name!r}: {len(edge_ids)} edge ids for {len(ends)} directions; "
+            "make the run specification again (it fills them in)"
+        )
+    return [
+        NewRoad(
+            tail,
+            head,
+            int(edge_id),
+            road_class,
+            lanes=float(lanes),
+            speed_kmh=speed_kmh,
+            length_m=length_m,
+            name=name,
+            bridge=bool(bridge),
+        )
+        for (tail, head), edge_id in zip(ends, edge_ids, strict=True)
+    ]
+
+
+def add_roads(
+    city: City, roads: Sequence[NewRoad], *, road_defaults: pd.DataFrame | None = None
+) -> City:
     """A copy of ``city`` with ``roads`` added to its drive network.
 
     Parameters
@@ -68,7 +116,9 @@ def add_roads(city: City, roads: Sequence[NewRoad], *, road_defaults: pd.DataFra
     roads
         The links to add.
     road_defaults
-        The road-class table (:func:`twin.build.road_classes.load_road_defaults`).
+        The road-class table (:func:`twin.build.road_classes.load_road_defaults`); ``None``
+        for that of the city's profile, so that a new road takes the defaults of its
+        class as the city's own roads did.
 
     Raises
     ------
@@ -77,6 +127,11 @@ def add_roads(city: City, roads: Sequence[NewRoad], *, road_defaults: pd.DataFra
     """
     if not roads:
         return city
+    if road_defaults is None:
+        from twin.build.road_classes import load_road_defaults
+
+        classes = (city.meta.get("profile") or {}).get("data", {}).get("roads")
+        road_defaults = load_road_defaults(classes=classes)
     net = city.drive
     position = {int(n): i for i, n in enumerate(net.node_id.tolist())}
     taken = set(net.edge_id.tolist())

@@ -150,12 +150,28 @@ def zone_measure(name: str) -> Measure:
 
 
 # -- roads ---------------------------------------------------------------------------------
-def road_series(m: Measure, side: Side, network: Network, intervals: np.ndarray) -> np.ndarray:
+def road_series(
+    m: Measure,
+    side: Side,
+    network: Network,
+    intervals: np.ndarray,
+    *,
+    edge_ids: np.ndarray | None = None,
+) -> np.ndarray:
     """``float64[len(intervals), network.n_edges]``: the measure of every edge in every
     interval (NaN: no measurement, e.g. no vehicle left the road in a speed measure).
 
     Links of the table that are not in ``network`` (a road a scenario added) are left out.
+    With ``edge_ids`` the columns are those edges, in that order; an edge not in
+    ``network`` (a road another side added) has the measure of a road nobody drove: 0 for
+    an additive measure, NaN for the others.
     """
+    if edge_ids is not None:
+        series = road_series(m, side, network, intervals)
+        column = pd.Index(network.edge_id).get_indexer(np.asarray(edge_ids, dtype=np.int64))
+        out = np.full((len(series), len(column)), 0.0 if m.additive else math.nan)
+        out[:, column >= 0] = series[:, column[column >= 0]]
+        return out
     intervals = np.asarray(intervals, dtype=np.float64)
     n_t, n_e = len(intervals), network.n_edges
     links = side.links

@@ -30,7 +30,7 @@ from viz import charts
 from viz.errors import ResultsError
 from viz.files import atomic_write_text, mark
 from viz.html import check_offline, scene_html
-from viz.measures import measure, road_series, window_mean
+from viz.measures import measure, window_mean
 from viz.render import Renderer
 from viz.results import Results
 from viz.scene import Camera
@@ -123,12 +123,14 @@ _WORDS: dict[str, tuple[str, str]] = {
                     "not from chance. The runs record when ambulances leave and arrive, not the "
                     "roads they take: the views draw each on the fastest road at the speeds the "
                     "run measured when it left, where the share of its travel time gone puts it. "
-                    "Tourists are shown at the sites, not between them.",
+                    "Roads a scenario builds are drawn straight between their ends, outlined "
+                    "in black and named. Tourists are shown at the sites, not between them.",
                     "Mỗi kịch bản được mô phỏng {n} lần với cùng các số ngẫu nhiên ở cả hai bên "
                     "(số ngẫu nhiên chung), để chênh lệch đến từ phương án chứ không do may rủi. "
                     "Lượt chạy ghi lúc xe cứu thương xuất phát và đến nơi, không ghi đường đi: "
                     "hình ảnh vẽ mỗi xe trên đường nhanh nhất theo tốc độ đo được lúc xe xuất "
-                    "phát, tại vị trí ứng với phần thời gian đã đi. Du khách được thể hiện tại "
+                    "phát, tại vị trí ứng với phần thời gian đã đi. Đường mới của kịch bản được "
+                    "vẽ thẳng giữa hai đầu, viền đen và ghi tên. Du khách được thể hiện tại "
                     "các điểm tham quan, không phải trên đường đi."),
     "made": ("Made by Huế Twin on {date}.", "Được tạo bởi Huế Twin ngày {date}."),
     "osm": ("Map data © OpenStreetMap contributors, under the Open Database License (ODbL 1.0).",
@@ -260,22 +262,28 @@ def _places(view: View, city: City, lang: str, n: int = 3) -> list[tuple[str, Ca
     """The ``n`` places where the most vehicles change roads (option − base, window mean of
     vehicles entering), at least 1.5 km apart: a name, a camera and the change."""
     entries = measure("entries")
-    intervals = view.intervals
-    base = road_series(entries, view.sides[0], city.drive, intervals)
-    option = road_series(entries, view.sides[1], city.drive, intervals)
+    roads = view.roads
+    base = view.road_series(entries, view.sides[0])
+    option = view.road_series(entries, view.sides[1])
     change = window_mean(entries, option) - window_mean(entries, base)
     order = np.argsort(-np.abs(np.nan_to_num(change)))
-    lines = view.meshes.shapes.drive
+    city_lines = view.meshes.shapes.drive
+    added_lines = roads.lines(np.arange(roads.n_city, len(roads.edge_ids)))
     chosen: list[tuple[str, Camera, float]] = []
     spots: list[np.ndarray] = []
     for e in order[:2000]:
         if not np.isfinite(change[e]) or change[e] == 0:
             break
-        middle = lines.line(int(e)).mean(axis=0)
+        e = int(e)
+        if e < roads.n_city:
+            middle, name = city_lines.line(e).mean(axis=0), str(city.drive.name[e])
+        else:
+            k = e - roads.n_city
+            middle, name = added_lines.line(k).mean(axis=0), roads.added[k].name
         if any(np.hypot(*(middle - s)) < 1500.0 for s in spots):
             continue
         spots.append(middle)
-        name = str(city.drive.name[e]) or _w("unnamed", lang)
+        name = name or _w("unnamed", lang)
         place = Camera("place", (float(middle[0]), float(middle[1])), 1800.0, elevation=60.0)
         chosen.append((name, place, change[e]))
         if len(chosen) == n:
@@ -301,8 +309,10 @@ def _window_scenes(view: View):
     m = view.measure
     panel = np.vstack([window_mean(m, p)[None, :] for p in view.panels])
     for scene, values in zip(scenes, panel, strict=True):
-        roads = scene.layer("roads")
-        roads.mesh.cell_data["value"] = values[roads.mesh.cell_data["edge"]]
+        for name in ("roads", "new_roads"):
+            roads = scene.layer(name)
+            if roads is not None:
+                roads.mesh.cell_data["value"] = values[roads.mesh.cell_data["edge"]]
         scene.clock = say("window", view.lang, start=format_clock(view.window[0])[:5],
                           end=format_clock(view.window[1])[:5])  # fmt: skip
     return scenes

@@ -31,6 +31,7 @@ import pandas as pd
 
 from twin.city import City, city_checksum
 from twin.clock import parse_clock
+from twin.edits import NewRoad, road_links
 from viz.errors import CityMismatchError, EmptyResultError, ResultsError
 
 __all__ = [
@@ -122,18 +123,42 @@ class Side:
         return np.unique(np.asarray(ids, dtype=np.int64))
 
     def closed_edges_at(self, t: float, vehicle_class: str) -> np.ndarray:
-        """Edge ids an intervention closes to ``vehicle_class`` at ``t`` (seconds after
-        midnight): its window holds ``t`` and it names no classes or that one."""
+        """Edge ids closed to ``vehicle_class`` at ``t`` (seconds after midnight): those an
+        intervention closes then (its window holds ``t``; it names no classes or that one)
+        and those of a road the run added whose window does not hold ``t`` (not yet open,
+        or no longer)."""
         ids = []
         for item in self.interventions:
-            if item.get("kind") != "close_links":
+            kind = item.get("kind")
+            if kind not in ("close_links", "add_road"):
                 continue
             start = parse_clock(item["from"]) if "from" in item else -math.inf
             until = parse_clock(item["until"]) if "until" in item else math.inf
+            inside = start <= t < until
+            if kind == "add_road":
+                if not inside:
+                    ids.extend(item.get("edge_ids", ()))
+                continue
             classes = item.get("classes") or (vehicle_class,)
-            if start <= t < until and vehicle_class in classes:
+            if inside and vehicle_class in classes:
                 ids.extend(item.get("edges", ()))
         return np.unique(np.asarray(ids, dtype=np.int64))
+
+    @property
+    def added_roads(self) -> list[NewRoad]:
+        """The links of the roads the run added (``add_road`` interventions), one per
+        direction, as :func:`twin.edits.add_roads` builds them."""
+        links = []
+        for item in self.interventions:
+            if item.get("kind") == "add_road":
+                links += road_links(
+                    item["from_node"], item["to_node"], item.get("edge_ids", ()),
+                    road_class=item["road_class"], lanes=item.get("lanes", 1.0),
+                    speed_kmh=item.get("speed_kmh"), length_m=item.get("length_m"),
+                    both_ways=item.get("both_ways", True), name=item.get("name", ""),
+                    bridge=item.get("bridge", False),
+                )  # fmt: skip
+        return links
 
 
 @dataclass(frozen=True, eq=False)

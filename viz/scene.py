@@ -322,7 +322,6 @@ class CityMeshes:
             group = pois["category"].map(POI_GROUPS).fillna(3).to_numpy(np.int64)
             self.pois.cell_data["group"] = group[self.pois.cell_data["item"]]
         self.node_index = pd.Index(city.drive.node_id)
-        self.edge_index = pd.Index(city.drive.edge_id)
 
     def node_xy(self, node_ids: np.ndarray) -> np.ndarray:
         """``float64[n, 2]``: where drive nodes (by node id) stand; NaN for unknown ids."""

@@ -13,12 +13,13 @@ unit leaves the scene. A unit on its way is drawn on the fastest road from its s
 the incident at the speeds the run measured when it left, where the share of its travel
 time gone puts it (:mod:`viz.unit_routes`): the runs record when a unit leaves and arrives,
 not the roads it takes, so route and position are estimates (the legend says "estimated").
-Tourist parties between sites are not drawn (not recorded).
+Tourist parties between sites are not drawn (not recorded). A road a side's scenario added
+(a new bridge) is drawn on its panels like every road, outlined in black and named
+(:mod:`viz.added_roads`).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from twin.city import City
 from twin.clock import format_clock, parse_clock
 from twin.geometry import Polylines
 from viz import meshes
+from viz.added_roads import ViewRoads
 from viz.errors import VizError
 from viz.measures import (
     Measure,
@@ -128,7 +130,9 @@ class View:
         if not len(self.intervals):
             raise VizError(f"the window {format_clock(start)}–{format_clock(end)} is empty")
         self.window = (start, end)
-        self.series = [road_series(self.measure, s, city.drive, self.intervals) for s in self.sides]
+        #: The road columns of every panel: the city's drive edges, then the added roads.
+        self.roads = ViewRoads(city, self.sides)
+        self.series = [self.road_series(self.measure, s) for s in self.sides]
         if options.diff:
             base = self.series[0]
             self.panels = [o - base for o in self.series[1:]]
@@ -142,6 +146,13 @@ class View:
         #: Per side, km/h measured on each road in each interval; edge times of the units.
         self._measured_kmh: dict[int, np.ndarray] = {}
         self._unit_times: dict[tuple, np.ndarray] = {}
+        self._unit_routes: dict[int, UnitRoutes] = {}
+
+    def road_series(self, m: Measure, side: Side) -> np.ndarray:
+        """``float64[intervals, columns]``: ``m`` of every road column (:attr:`roads`) in
+        every interval, measured on the network ``side`` ran on."""
+        net = self.roads.network(side)
+        return road_series(m, side, net, self.intervals, edge_ids=self.roads.edge_ids)
 
     # -- time ----------------------------------------------------------------------------
     def busiest(self) -> int:
@@ -195,25 +206,36 @@ class View:
     def cmap(self) -> str:
         return self.measure.difference_cmap() if self.options.diff else self.measure.cmap
 
+    def panel_sides(self, k: int) -> tuple[Side, ...]:
+        """The sides panel ``k`` shows: one, or the option and the base of a difference."""
+        if self.options.diff:
+            return self.sides[k + 1], self.sides[0]
+        return (self.sides[k],)
+
     def scenes(self, index: int) -> list[Scene]:
         """One scene per panel at interval ``index``."""
         t = float(self.intervals[index])
         clock = f"{format_clock(t)[:5]}–{format_clock(t + INTERVAL_S)[:5]}"
         out = []
         for k, (title, values) in enumerate(zip(self.titles, self.panels, strict=True)):
-            side = self.sides[k + 1 if self.options.diff else k]
+            side = self.panel_sides(k)[0]
             layers = self.meshes.static_layers()
             zones = self._zone_layer(k)
             if zones is not None:
                 layers.insert(1, zones)
             layers.append(self._road_layer(values[index]))
+            added, road_labels = self._added_road_layers(k, values[index])
+            layers.extend(added)
             crowd, labels = self._crowding(side, t + INTERVAL_S / 2.0)
+            labels.extend(road_labels)
             layers.extend([crowd, *self._emergency(side, t + INTERVAL_S / 2.0)])
             layers.append(self._scale_bar())
             labels.extend(self._scale_labels())
             key = [say("pois", self.lang), say("crowding", self.lang, **self._crowd_key())]
             key.append(say("stations", self.lang))
             key.append(say("emergency", self.lang))
+            if len(self.roads.added):
+                key.append(say("new_roads", self.lang))
             if self.options.diff:
                 neither = self.measure.better == "neither"
                 key.append(say("more_less" if neither else "better_worse", self.lang))
@@ -237,6 +259,25 @@ class View:
         return Layer(
             "roads", mesh, scalars="value", cmap=self.cmap, clim=self.clim, legend=self.legend
         )
+
+    def _added_road_layers(self, k: int, values: np.ndarray) -> tuple[list[Layer], list[Label]]:
+        """The roads panel ``k``'s sides added, coloured by ``values`` (one per road column)
+        over a dark outline, and a label naming each."""
+        columns = self.roads.columns_of(self.panel_sides(k))
+        if not len(columns):
+            return [], []
+        ribbons, outline = self.roads.meshes(columns, road_width=self.camera.road_width)
+        if ribbons.n_cells:
+            ribbons.cell_data["value"] = values[ribbons.cell_data["edge"]]
+        layers = [
+            Layer("new_roads_outline", outline, color="#111111"),
+            Layer("new_roads", ribbons, scalars="value", cmap=self.cmap, clim=self.clim),
+        ]
+        labels = [
+            Label((float(x), float(y), 30.0), say("new_road", self.lang, name=name))
+            for name, (x, y) in self.roads.places(columns)
+        ]
+        return layers, labels
 
     def _zone_measure(self, name: str | None) -> Measure | None:
         if name is None:
@@ -375,10 +416,10 @@ class View:
         return layers
 
     def _closed_to_units(self, side: Side, t: float) -> frozenset[int]:
-        """Drive edges (positions) the side's interventions close to emergency units at
+        """Edges (positions in the network the side ran on) closed to emergency units at
         ``t`` (seconds after midnight)."""
         ids = side.closed_edges_at(t, "emergency")
-        positions = self.meshes.edge_index.get_indexer(ids)
+        positions = pd.Index(self.roads.network(side).edge_id).get_indexer(ids)
         return frozenset(positions[positions >= 0].tolist())
 
     def _unit_seconds(self, side: Side, t: float) -> tuple[np.ndarray, tuple]:
@@ -389,13 +430,14 @@ class View:
         closed = self._closed_to_units(side, t)
         key = (id(side), slot, closed)
         if key not in self._unit_times:
+            net = self.roads.network(side)
             if id(side) not in self._measured_kmh:
-                speeds = road_series(measure("speed_kmh"), side, self.city.drive, self.intervals)
+                speeds = road_series(measure("speed_kmh"), side, net, self.intervals)
                 self._measured_kmh[id(side)] = speeds
             kmh = self._measured_kmh[id(side)][slot]
-            seconds = self.unit_routes.free_flow.copy()
+            seconds = self.unit_routes(side).free_flow.copy()
             ok = np.isfinite(kmh) & (kmh > 0)
-            measured = self.city.drive.length[ok] / (kmh[ok] / 3.6)
+            measured = net.length[ok] / (kmh[ok] / 3.6)
             seconds[ok] = np.maximum(measured, seconds[ok])
             seconds[list(closed)] = np.inf
             self._unit_times[key] = seconds
@@ -420,7 +462,7 @@ class View:
         ):
             if a < 0 or b < 0 or a == b:
                 continue
-            route = self.unit_routes.route(a, b, *self._unit_seconds(side, left))
+            route = self.unit_routes(side).route(a, b, *self._unit_seconds(side, left))
             if route is not None:
                 routes.append(route)
                 units.append(point_along(route, done))
@@ -436,11 +478,13 @@ class View:
             Layer("units", meshes.markers(xyz, radius=radius), color="#d35400"),
         ]
 
-    @functools.cached_property
-    def unit_routes(self) -> UnitRoutes:
-        """Road routes of the emergency units (a shortest-path tree per station and
-        interval)."""
-        return UnitRoutes(self.city.drive, self.meshes.shapes.drive)
+    def unit_routes(self, side: Side) -> UnitRoutes:
+        """Road routes of ``side``'s emergency units, on the network it ran on (a
+        shortest-path tree per station and interval)."""
+        net = self.roads.network(side)
+        if id(net) not in self._unit_routes:
+            self._unit_routes[id(net)] = UnitRoutes(net, self.meshes.shapes.drive)
+        return self._unit_routes[id(net)]
 
     # -- scale -----------------------------------------------------------------------------
     def _scale_origin(self) -> tuple[float, float, float]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.viz.town import SCRIPT_NAME, town
+from tests.viz.town import NEW_BRIDGE_COLUMN, NORTH_ROW, SCRIPT_NAME, SOUTH_ROW, node, town
 from twin.bundle import write_bundle
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
@@ -70,6 +70,62 @@ def comparison(tmp_path_factory, river_town) -> Path:
         patch.setenv("TWIN_RUNS_DIR", str(folder / "runs-root"))
         compare_scenarios(
             folder / "base.toml", [folder / "closed.toml"], out_dir=folder / "cmp",
+            executor=executor,
+        )  # fmt: skip
+    return folder / "cmp"
+
+
+@pytest.fixture(scope="session")
+def bridged(tmp_path_factory, river_town) -> Path:
+    """A comparison of the river town with Cầu Một closed, without and with a new bridge
+    ("Cầu Mới") between them, 07:00-07:30, one replication."""
+    from scenarios.compare import compare_scenarios
+    from scenarios.executor import Executor
+
+    folder = tmp_path_factory.mktemp("viz-bridged")
+    write_bundle(river_town, folder / "town.twin")
+    south, north = node(NEW_BRIDGE_COLUMN, SOUTH_ROW) + 1, node(NEW_BRIDGE_COLUMN, NORTH_ROW) + 1
+    (folder / "closed.toml").write_text(
+        textwrap.dedent(
+            """
+            [scenario]
+            name = "closed"
+            title = { vi = "Đóng Cầu Một", en = "Cầu Một closed" }
+            city = "town.twin"
+            window = ["07:00", "07:30"]
+            seed = 3
+            replications = 1
+            [emergency.demand]
+            medical_per_1000_residents_per_day = 60
+            [[intervention]]
+            type = "close_road"
+            road = "Cầu Một"
+            """
+        ),
+        encoding="utf-8",
+    )
+    (folder / "bridged.toml").write_text(
+        textwrap.dedent(
+            f"""
+            [scenario]
+            name = "bridged"
+            extends = "closed.toml"
+            title = {{ vi = "Cầu Mới", en = "A new bridge" }}
+            [[intervention]]
+            type = "add_road"
+            from_node = {south}
+            to_node = {north}
+            road_class = "secondary"
+            name = "Cầu Mới"
+            bridge = true
+            """
+        ),
+        encoding="utf-8",
+    )
+    with pytest.MonkeyPatch.context() as patch, Executor(workers=0) as executor:
+        patch.setenv("TWIN_RUNS_DIR", str(folder / "runs-root"))
+        compare_scenarios(
+            folder / "closed.toml", [folder / "bridged.toml"], out_dir=folder / "cmp",
             executor=executor,
         )  # fmt: skip
     return folder / "cmp"

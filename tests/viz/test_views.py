@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.viz.town import BRIDGE_COLUMNS
+from tests.viz.town import BRIDGE_COLUMNS, SPACING
 from twin.synthetic import grid_city
 from viz.errors import (
     CityMismatchError,
@@ -57,6 +57,8 @@ def test_every_scene_has_one_mesh_per_layer(river_town, results):
         roads = scene.layer("roads")
         assert roads.mesh.n_cells == river_town.drive.n_edges  # straight edges: one quad each
         assert roads.mesh.cell_data["value"].shape == (roads.mesh.n_cells,)
+        assert scene.layer("new_roads") is None  # no scenario added a road
+        assert not any("roads the scenario adds" in line for line in scene.key)
     assert scenes[0].layer("roads").clim == scenes[1].layer("roads").clim == (0.0, 1.0)
 
 
@@ -195,7 +197,7 @@ def test_units_on_their_way_are_drawn_on_the_roads_they_take(river_town, results
     units = layers["units"]
     assert set(units.mesh.cell_data["item"]) == set(range(len(on_way)))
     assert layers["en_route"].mesh.n_cells > 0
-    drive, routes = river_town.drive, view.unit_routes
+    drive, routes = river_town.drive, view.unit_routes(side)
     on_roads = {tuple(p) for p in np.round(routes.lines.xy, 6)}
     free_flow = drive.length / drive.speed
     for i, (_, unit) in enumerate(on_way.iterrows()):
@@ -244,7 +246,7 @@ def test_units_keep_off_the_roads_closed_to_them(river_town, results):
     assert (
         np.isinf(closed[list(bridge)]).all() and np.isfinite(np.delete(closed, list(bridge))).all()
     )
-    drive, routes = river_town.drive, view.unit_routes
+    drive, routes = river_town.drive, view.unit_routes(option)
     e = min(bridge)
     tail, head = int(drive.tail[e]), int(drive.indices[e])
     across = routes.route(tail, head)
@@ -273,3 +275,87 @@ def test_closures_apply_to_units_in_their_window_and_classes(results):
     assert side.closed_edges_at(26400.0, "emergency").tolist() == [9]  # 07:20: reopened
     assert side.closed_edges_at(26400.0, "car").tolist() == [5, 9]
     assert side.closed_edges.tolist() == [3, 5, 7, 9]
+
+
+# -- roads a scenario added -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def bridged_results(bridged):
+    return load_results([bridged])
+
+
+def _new_bridge(side):
+    (road,) = [item for item in side.interventions if item["kind"] == "add_road"]
+    return road
+
+
+def test_a_road_a_scenario_added_is_drawn_on_its_panels(river_town, bridged_results):
+    closed, bridged = bridged_results.sides
+    road = _new_bridge(bridged)
+    assert closed.added_roads == [] and len(bridged.added_roads) == 2
+    view = View(river_town, bridged_results, ViewOptions(color="entries", lang="vi"))
+    columns = view.roads.edge_ids.tolist()
+    assert columns[: river_town.drive.n_edges] == river_town.drive.edge_id.tolist()
+    assert sorted(columns[river_town.drive.n_edges :]) == sorted(road["edge_ids"])
+    # every interval's colour is the vehicles the run counted entering the new bridge
+    links = bridged.links.set_index(["edge_id", "interval_start"])["entries"]
+    drove = 0.0
+    for index, start in enumerate(view.intervals):
+        without, with_bridge = view.scenes(index)
+        assert without.layer("new_roads") is None and without.layer("new_roads_outline") is None
+        ribbons = with_bridge.layer("new_roads")
+        assert ribbons.clim == with_bridge.layer("roads").clim and ribbons.cmap == "viridis"
+        assert with_bridge.layer("new_roads_outline").mesh.n_cells == ribbons.mesh.n_cells == 2
+        for cell, column in enumerate(ribbons.mesh.cell_data["edge"]):
+            expected = links.get((int(view.roads.edge_ids[column]), start), 0.0)
+            assert ribbons.mesh.cell_data["value"][cell] == pytest.approx(expected)
+            drove += expected
+        # the key (drawn once, under the first panel) says what the outline means
+        assert "viền đen: đường mới của kịch bản" in without.key == with_bridge.key
+    assert drove > 0  # with Cầu Một closed, traffic takes the new bridge
+    # drawn between its two ends, and named there
+    ends = view.meshes.node_xy(np.array([road["from_node"], road["to_node"]]))
+    bounds = view.scenes(0)[1].layer("new_roads").mesh.bounds
+    assert bounds[2] == pytest.approx(ends[:, 1].min()) and bounds[3] == pytest.approx(
+        ends[:, 1].max()
+    )
+    assert abs((bounds[0] + bounds[1]) / 2.0 - ends[0, 0]) < view.camera.road_width * 4.0
+    (label,) = [lab for lab in view.scenes(0)[1].labels if lab.text == "mới: Cầu Mới"]
+    assert np.allclose(label.xyz[:2], ends[np.argmax(ends[:, 1])])  # at its end, off the road
+
+
+def test_the_difference_on_an_added_road_is_against_no_road(river_town, bridged_results):
+    _, bridged = bridged_results.sides
+    ids = _new_bridge(bridged)["edge_ids"]
+    at = np.flatnonzero(np.isin(View(river_town, bridged_results, ViewOptions()).roads.edge_ids,
+                                ids))  # fmt: skip
+    entries = View(river_town, bridged_results, ViewOptions(color="entries", diff=True))
+    (panel,) = entries.panels
+    option = entries.road_series(measure("entries"), bridged)
+    assert np.array_equal(panel[:, at], option[:, at]) and panel[:, at].sum() > 0
+    assert entries.scenes(0)[0].layer("new_roads") is not None
+    speed = View(river_town, bridged_results, ViewOptions(color="speed_ratio", diff=True))
+    assert np.isnan(speed.panels[0][:, at]).all()  # no speed to compare on a road not built
+
+
+def test_units_take_an_added_road_in_its_window(river_town, bridged_results):
+    closed, bridged = bridged_results.sides
+    road = _new_bridge(bridged)
+    view = View(river_town, bridged_results, ViewOptions())
+    south, north = view.meshes.node_index.get_indexer([road["from_node"], road["to_node"]])
+    net = view.roads.network(bridged)
+    across = view.unit_routes(bridged).route(south, north, *view._unit_seconds(bridged, 25500.0))
+    assert np.allclose(across, [[net.x[south], net.y[south]], [net.x[north], net.y[north]]])
+    around = view.unit_routes(closed).route(south, north, *view._unit_seconds(closed, 25500.0))
+    assert np.hypot(*np.diff(around, axis=0).T).sum() > 3 * SPACING  # by Cầu Hai
+    # a road open from 07:10 only is closed to units before then
+    later = dataclasses.replace(bridged, interventions=({**road, "from": "07:10"},))
+    assert later.closed_edges_at(25500.0, "emergency").tolist() == sorted(road["edge_ids"])
+    assert later.closed_edges_at(26000.0, "emergency").tolist() == []
+
+
+def test_the_report_names_an_added_road_among_the_places_that_change(river_town, bridged_results):
+    from viz.report import _places
+
+    view = View(river_town, bridged_results, ViewOptions(color="entries", diff=True))
+    names = [name for name, _, _ in _places(view, river_town, "en", n=3)]
+    assert "Cầu Mới" in names

@@ -20,6 +20,8 @@ NX, NY = 6, 6
 SOUTH_ROW, NORTH_ROW = 2, 3
 #: Columns of the two bridges.
 BRIDGE_COLUMNS = {1: "Cầu Một", 4: "Cầu Hai"}
+#: Column where a scenario of the tests builds a third bridge.
+NEW_BRIDGE_COLUMN = 2
 SCRIPT_NAME = "<script>alert(1)</script>"
 MARKUP_ROAD = "<img src=x onerror=alert(2)>"
 
