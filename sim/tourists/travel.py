@@ -182,6 +182,10 @@ class Travel:
                 drives = [
                     self.roads.drive(o_node, d_node, vehicle_class=cls) for _ in range(vehicles)
                 ]
+                for drive in drives:
+                    # the first failure fails the party's wait; those of its other vehicles,
+                    # later, are nobody's to handle and must not stop the run
+                    drive.defused = True
                 try:
                     yield env.all_of(drives)
                 except UnreachableError:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import simpy
 
-from sim.roads import FreeFlowRoads, Journey
+from sim.roads import FreeFlowRoads, Journey, UnreachableError
 from sim.runner import run
 from sim.spec_builder import build_spec
 from sim.tourists.errors import TouristsError
@@ -216,6 +216,36 @@ def test_vehicles_enter_the_roads_by_class(grid, table):
     assert classes.count("motorbike") == 4
     modes = model.trips_table().groupby("party_id")["mode"].first().tolist()
     assert modes == ["tour_bus", "taxi", "xe_om"]
+
+
+class FloodedRoads(FreeFlowRoads):
+    """Roads on which no vehicle can reach its destination; each finds out after its own
+    delay (seconds), as vehicles of one party do on a congested road."""
+
+    def __init__(self, env, network, *, delays):
+        super().__init__(env, network)
+        self.delays = list(delays)
+
+    def drive(self, origin, destination, *, vehicle_class="car"):
+        return self.env.process(self._fail(self.delays.pop(0), origin, destination))
+
+    def _fail(self, delay, origin, destination):
+        yield self.env.timeout(delay)
+        raise UnreachableError(f"no open road from {origin} to {destination}")
+
+
+def test_a_party_whose_vehicles_cannot_get_there_walks_instead(grid, table):
+    # two xe ôm for a party of two; the second finds the road cut a minute after the first
+    env = simpy.Environment()
+    roads = FloodedRoads(env, grid.drive, delays=[10.0, 70.0, 10.0, 70.0])
+    _, model = make(grid, table, roads=roads, xe_om_share=1.0, xe_om_max_party=2)
+    model.add_party("Hotel A", depart="09:00", wishlist=["Citadel"], size=2)
+    model.start()
+    env.run()  # the second failure is nobody's to handle: it must not stop the run
+    trips = model.trips_table()
+    assert trips["mode"].tolist() == ["walk", "walk"] and trips["vehicles"].sum() == 0
+    visits = model.visits_table()
+    assert visits["site"].tolist() == ["Citadel", "Citadel"] and not visits["missed"].any()
 
 
 # -- closing time and crowding ---------------------------------------------------------------
