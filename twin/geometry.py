@@ -75,6 +75,15 @@ class Polylines:
         """The vertices of line ``i`` (a view, ``float64[n, 2]``)."""
         return self.xy[self.indptr[i] : self.indptr[i + 1]]
 
+    def take(self, positions: np.ndarray) -> Polylines:
+        """The lines at ``positions`` (``int64``), in that order."""
+        positions = np.asarray(positions, dtype=np.int64)
+        counts = self.n_points[positions]
+        indptr = np.zeros(len(positions) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        points = np.repeat(self.indptr[positions] - indptr[:-1], counts) + np.arange(indptr[-1])
+        return Polylines(edge_id=self.edge_id[positions], indptr=indptr, xy=self.xy[points])
+
     def lengths(self) -> np.ndarray:
         """``float64[m]``: length of each line along its vertices, metres."""
         if not len(self):

@@ -64,7 +64,7 @@ def ribbons(
     lines: Polylines,
     *,
     width: float | np.ndarray,
-    gap: float = 0.0,
+    gap: float | np.ndarray = 0.0,
     z: float = 1.0,
 ) -> pv.PolyData:
     """Flat ribbons along lines, each on the right of its direction of travel (so the two
@@ -77,7 +77,7 @@ def ribbons(
     width
         Ribbon width, metres: one number or one per line.
     gap
-        Metres between a line and its ribbon's inner side.
+        Metres between a line and its ribbon's inner side: one number or one per line.
     z
         Height above the ground, metres.
 
@@ -87,10 +87,11 @@ def ribbons(
     """
     a, b, line = segments(lines)
     widths = np.broadcast_to(np.asarray(width, dtype=np.float64), (len(lines),))[line]
+    gaps = np.broadcast_to(np.asarray(gap, dtype=np.float64), (len(lines),))[line]
     direction = (b - a) / np.hypot(*(b - a).T)[:, None]
     right = np.column_stack([direction[:, 1], -direction[:, 0]])
-    inner = right * gap
-    outer = right * (gap + widths)[:, None]
+    inner = right * gaps[:, None]
+    outer = right * (gaps + widths)[:, None]
     corners = np.empty((len(a), 4, 3))
     corners[:, 0, :2] = a + inner
     corners[:, 1, :2] = b + inner

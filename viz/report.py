@@ -124,13 +124,16 @@ _WORDS: dict[str, tuple[str, str]] = {
                     "roads they take: the views draw each on the fastest road at the speeds the "
                     "run measured when it left, where the share of its travel time gone puts it. "
                     "Roads a scenario builds are drawn straight between their ends, outlined "
-                    "in black and named. Tourists are shown at the sites, not between them.",
+                    "in black and named; a closed road is black, and has a black stripe when "
+                    "closed to some vehicles only (a flood). Tourists are shown at the sites, "
+                    "not between them.",
                     "Mỗi kịch bản được mô phỏng {n} lần với cùng các số ngẫu nhiên ở cả hai bên "
                     "(số ngẫu nhiên chung), để chênh lệch đến từ phương án chứ không do may rủi. "
                     "Lượt chạy ghi lúc xe cứu thương xuất phát và đến nơi, không ghi đường đi: "
                     "hình ảnh vẽ mỗi xe trên đường nhanh nhất theo tốc độ đo được lúc xe xuất "
                     "phát, tại vị trí ứng với phần thời gian đã đi. Đường mới của kịch bản được "
-                    "vẽ thẳng giữa hai đầu, viền đen và ghi tên. Du khách được thể hiện tại "
+                    "vẽ thẳng giữa hai đầu, viền đen và ghi tên; đường bị cấm tô đen, có sọc "
+                    "đen khi chỉ cấm một số loại xe (ngập). Du khách được thể hiện tại "
                     "các điểm tham quan, không phải trên đường đi."),
     "made": ("Made by Huế Twin on {date}.", "Được tạo bởi Huế Twin ngày {date}."),
     "osm": ("Map data © OpenStreetMap contributors, under the Open Database License (ODbL 1.0).",

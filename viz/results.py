@@ -84,6 +84,8 @@ class Side:
         Runs averaged.
     mean_pcu
         Passenger-car units of the average vehicle of the run's vehicle mix (shares × PCU).
+    vehicle_classes
+        The vehicle classes of the run (``motorbike``, ``car``…; empty when not recorded).
     description, assumptions
         By language, from the scenario (empty for a run).
     """
@@ -101,6 +103,7 @@ class Side:
     city_bundle: str
     replications: int = 1
     mean_pcu: float = 1.0
+    vehicle_classes: tuple[str, ...] = ()
     description: dict[str, str] = field(default_factory=dict)
     assumptions: dict[str, str] = field(default_factory=dict)
 
@@ -127,7 +130,24 @@ class Side:
         intervention closes then (its window holds ``t``; it names no classes or that one)
         and those of a road the run added whose window does not hold ``t`` (not yet open,
         or no longer)."""
-        ids = []
+        closed = self._closed_at(t)
+        ids = [e for e, classes in closed.items() if classes is None or vehicle_class in classes]
+        return np.unique(np.asarray(ids, dtype=np.int64))
+
+    def closures_at(self, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Edge ids closed at ``t`` (seconds after midnight) to every vehicle class of the
+        run, and those closed to some classes only (a flood closes streets to motorbikes
+        and cars and leaves them to buses, trucks and ambulances)."""
+        everyone = frozenset(self.vehicle_classes)
+        every, some = [], []
+        for e, classes in self._closed_at(t).items():
+            whole = classes is None or (everyone and everyone <= classes)
+            (every if whole else some).append(e)
+        return np.unique(np.asarray(every, np.int64)), np.unique(np.asarray(some, np.int64))
+
+    def _closed_at(self, t: float) -> dict[int, frozenset[str] | None]:
+        """Edge id → the classes it is closed to at ``t`` (``None``: every class)."""
+        closed: dict[int, frozenset[str] | None] = {}
         for item in self.interventions:
             kind = item.get("kind")
             if kind not in ("close_links", "add_road"):
@@ -136,13 +156,17 @@ class Side:
             until = parse_clock(item["until"]) if "until" in item else math.inf
             inside = start <= t < until
             if kind == "add_road":
-                if not inside:
-                    ids.extend(item.get("edge_ids", ()))
-                continue
-            classes = item.get("classes") or (vehicle_class,)
-            if inside and vehicle_class in classes:
-                ids.extend(item.get("edges", ()))
-        return np.unique(np.asarray(ids, dtype=np.int64))
+                edges, classes = ([] if inside else item.get("edge_ids", ())), None
+            else:
+                edges = item.get("edges", ()) if inside else ()
+                classes = frozenset(item["classes"]) if item.get("classes") else None
+            for e in edges:
+                before = closed.get(int(e), frozenset())
+                if classes is None or before is None:
+                    closed[int(e)] = None
+                else:
+                    closed[int(e)] = before | classes
+        return closed
 
     @property
     def added_roads(self) -> list[NewRoad]:
@@ -342,6 +366,13 @@ def _mean_pcu(spec: dict) -> float:
     return pcu / total if total > 0 else 1.0
 
 
+def _vehicle_classes(spec: dict) -> tuple[str, ...]:
+    classes = spec.get("parameters", {}).get("vehicles", [])
+    return tuple(
+        str(c["vehicle_class"]) for c in classes if isinstance(c, dict) and "vehicle_class" in c
+    )
+
+
 def _stations(spec: dict) -> pd.DataFrame:
     rows = spec.get("stations", [])
     table = pd.DataFrame(rows, columns=["name", "unit_type", "node_id", "units"])
@@ -413,6 +444,7 @@ def _load_run(folder: Path) -> Side:
         city_bundle=str(spec["city"].get("bundle", "")),
         replications=1,
         mean_pcu=_mean_pcu(spec),
+        vehicle_classes=_vehicle_classes(spec),
     )
 
 
@@ -455,6 +487,7 @@ def _load_comparison(folder: Path) -> Results:
                 city_bundle=str(spec["city"].get("bundle", "")),
                 replications=len(runs),
                 mean_pcu=_mean_pcu(spec),
+                vehicle_classes=_vehicle_classes(spec),
                 description=dict(item.get("description") or {}),
                 assumptions=dict(item.get("assumptions") or {}),
             )

@@ -295,8 +295,10 @@ class CityMeshes:
             np.where(np.isin(names, ["secondary", "tertiary"]), 1.2, 0.8),
         )
         self.road_width = road_width
+        #: Ribbon width of each drive edge, metres.
+        self.road_widths = road_width * factor
         self.roads = meshes.ribbons(
-            self.shapes.drive, width=road_width * factor, gap=road_width * 0.15, z=1.5
+            self.shapes.drive, width=self.road_widths, gap=road_width * 0.15, z=1.5
         )
         b = city.buildings
         footprints = meshes.polygons_from_wkb(
@@ -322,6 +324,18 @@ class CityMeshes:
             group = pois["category"].map(POI_GROUPS).fillna(3).to_numpy(np.int64)
             self.pois.cell_data["group"] = group[self.pois.cell_data["item"]]
         self.node_index = pd.Index(city.drive.node_id)
+
+    def road_ribbons(self, edges: np.ndarray, *, share: float = 1.0, z: float = 1.8) -> pv.PolyData:
+        """Ribbons over drive edges (positions) where :attr:`roads` draws them, ``share`` of
+        their width along the middle of each, ``z`` metres up (cell array ``edge``: the
+        edge's position)."""
+        edges = np.asarray(edges, dtype=np.int64)
+        widths = self.road_widths[edges]
+        gap = self.road_width * 0.15 + widths * (1.0 - share) / 2.0
+        mesh = meshes.ribbons(self.shapes.drive.take(edges), width=widths * share, gap=gap, z=z)
+        if mesh.n_cells:
+            mesh.cell_data["edge"] = edges[mesh.cell_data["edge"]]
+        return mesh
 
     def node_xy(self, node_ids: np.ndarray) -> np.ndarray:
         """``float64[n, 2]``: where drive nodes (by node id) stand; NaN for unknown ids."""

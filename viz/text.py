@@ -26,6 +26,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "new_roads": ("outlined in black: roads the scenario adds",
                   "viền đen: đường mới của kịch bản"),
     "new_road": ("new: {name}", "mới: {name}"),
+    "closed": ("black: road closed to all · black stripe: closed to some vehicles (flood)",
+               "đen: đường cấm mọi xe · sọc đen: cấm một số loại xe (ngập)"),
     "stations": ("blue columns: ambulance stations, red: fire stations (height: units)",
                  "cột xanh: trạm cấp cứu, đỏ: trạm cứu hỏa (chiều cao: số xe)"),
     "pois": ("dots: purple sights · red hospitals, fire, police · blue lodging",

@@ -15,7 +15,10 @@ time gone puts it (:mod:`viz.unit_routes`): the runs record when a unit leaves a
 not the roads it takes, so route and position are estimates (the legend says "estimated").
 Tourist parties between sites are not drawn (not recorded). A road a side's scenario added
 (a new bridge) is drawn on its panels like every road, outlined in black and named
-(:mod:`viz.added_roads`).
+(:mod:`viz.added_roads`). On the sides (not in a difference, whose colours show what a
+closure changed), a road the side's interventions close is black while closed to every
+vehicle, and has a black stripe along its middle while closed to some classes only (a flood
+closes streets to motorbikes and cars).
 """
 
 from __future__ import annotations
@@ -147,6 +150,13 @@ class View:
         self._measured_kmh: dict[int, np.ndarray] = {}
         self._unit_times: dict[tuple, np.ndarray] = {}
         self._unit_routes: dict[int, UnitRoutes] = {}
+        #: Whether some side closes roads at some time (the key then says how it is drawn).
+        self._closes_roads = any(
+            item.get("kind") == "close_links"
+            or (item.get("kind") == "add_road" and ("from" in item or "until" in item))
+            for side in self.sides
+            for item in side.interventions
+        )
 
     def road_series(self, m: Measure, side: Side) -> np.ndarray:
         """``float64[intervals, columns]``: ``m`` of every road column (:attr:`roads`) in
@@ -226,6 +236,8 @@ class View:
             layers.append(self._road_layer(values[index]))
             added, road_labels = self._added_road_layers(k, values[index])
             layers.extend(added)
+            if not self.options.diff:  # a difference shows what a closure changed instead
+                layers.extend(self._closure_layers(side, t + INTERVAL_S / 2.0))
             crowd, labels = self._crowding(side, t + INTERVAL_S / 2.0)
             labels.extend(road_labels)
             layers.extend([crowd, *self._emergency(side, t + INTERVAL_S / 2.0)])
@@ -236,6 +248,8 @@ class View:
             key.append(say("emergency", self.lang))
             if len(self.roads.added):
                 key.append(say("new_roads", self.lang))
+            if self._closes_roads and not self.options.diff:
+                key.append(say("closed", self.lang))
             if self.options.diff:
                 neither = self.measure.better == "neither"
                 key.append(say("more_less" if neither else "better_worse", self.lang))
@@ -278,6 +292,21 @@ class View:
             for name, (x, y) in self.roads.places(columns)
         ]
         return layers, labels
+
+    def _closure_layers(self, side: Side, t: float) -> list[Layer]:
+        """The city's roads ``side`` closes at ``t`` (seconds after midnight): black over
+        the whole road when closed to every vehicle, a black stripe along its middle when
+        closed to some classes only (the others still drive it, in its colour)."""
+        every, some = side.closures_at(t)
+        index = pd.Index(self.city.drive.edge_id)
+        layers = []
+        for name, ids, share in (("closed", every, 1.0), ("closed_some", some, 0.35)):
+            edges = index.get_indexer(ids)
+            edges = edges[edges >= 0]  # an added road outside its window is not the city's
+            if len(edges):
+                mesh = self.meshes.road_ribbons(edges, share=share, z=1.8)
+                layers.append(Layer(name, mesh, color="#111111"))
+        return layers
 
     def _zone_measure(self, name: str | None) -> Measure | None:
         if name is None:

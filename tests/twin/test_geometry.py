@@ -81,6 +81,20 @@ def test_lines_follow_a_grown_network_by_edge_id():
     assert lines.for_network(net) is lines
 
 
+def test_some_lines_are_taken_in_the_order_asked():
+    net = grid_network(3, 3, spacing=100.0)
+    tail, head = net.tail[2], net.indices[2]
+    bent = np.array([[net.x[tail], net.y[tail]], [7.0, 8.0], [net.x[head], net.y[head]]])
+    shapes = {int(net.edge_id[2]): bent}
+    lines = Polylines.from_mapping(net, shapes)
+    taken = lines.take(np.array([5, 2, 0]))
+    assert taken.edge_id.tolist() == [net.edge_id[5], net.edge_id[2], net.edge_id[0]]
+    for k, e in enumerate([5, 2, 0]):
+        assert np.array_equal(taken.line(k), lines.line(e))
+    assert taken.n_points.tolist() == [2, 3, 2]
+    assert len(lines.take(np.array([], dtype=np.int64))) == 0
+
+
 def test_inconsistent_polylines_are_refused():
     with pytest.raises(TwinError, match="indptr"):
         Polylines(edge_id=np.arange(2), indptr=np.array([0, 2]), xy=np.zeros((2, 2)))

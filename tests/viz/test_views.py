@@ -359,3 +359,90 @@ def test_the_report_names_an_added_road_among_the_places_that_change(river_town,
     view = View(river_town, bridged_results, ViewOptions(color="entries", diff=True))
     names = [name for name, _, _ in _places(view, river_town, "en", n=3)]
     assert "Cầu Mới" in names
+
+
+def test_a_run_folder_draws_the_road_its_scenario_added(river_town, bridged):
+    results = load_results([bridged / "runs" / "bridged" / "r000"])
+    (side,) = results.sides
+    view = View(river_town, results, ViewOptions(color="entries"))
+    (scene,) = view.scenes(view.index_at(None))
+    ribbons = scene.layer("new_roads")
+    assert ribbons is not None and ribbons.mesh.n_cells == 2
+    ids = view.roads.edge_ids[ribbons.mesh.cell_data["edge"]]
+    assert sorted(ids.tolist()) == sorted(_new_bridge(side)["edge_ids"])
+
+
+# -- roads closed ------------------------------------------------------------------------------
+def test_closures_at_a_time_are_to_every_vehicle_or_to_some(results):
+    side = dataclasses.replace(
+        results.sides[0],
+        vehicle_classes=("motorbike", "car", "bus", "truck", "emergency"),
+        interventions=(
+            {"kind": "close_links", "edges": [1]},
+            {"kind": "close_links", "edges": [2, 3], "classes": ["motorbike", "car"]},
+            {"kind": "close_links", "edges": [3], "classes": ["bus", "truck", "emergency"]},
+            {"kind": "close_links", "edges": [4], "from": "07:30"},
+            {
+                "kind": "add_road",
+                "from_node": 1,
+                "to_node": 2,
+                "road_class": "secondary",
+                "edge_ids": [8, 9],
+                "from": "07:10",
+            },
+        ),
+    )
+    every, some = side.closures_at(25500.0)  # 07:05
+    assert every.tolist() == [1, 3, 8, 9] and some.tolist() == [2]  # 3: closed to each class
+    every, some = side.closures_at(27100.0)  # 07:31: the new road open, edge 4 closed
+    assert every.tolist() == [1, 3, 4] and some.tolist() == [2]
+    assert side.closed_edges_at(25500.0, "bus").tolist() == [1, 3, 8, 9]
+    assert side.closed_edges_at(25500.0, "car").tolist() == [1, 2, 3, 8, 9]
+
+
+def test_a_closed_road_is_black_and_a_road_closed_to_some_vehicles_has_a_black_stripe(
+    river_town, results
+):
+    base, option = results.sides
+    view = View(river_town, results, ViewOptions())
+    closed_scene = view.scenes(0)[1]
+    bridge = set(_bridge(river_town).tolist())  # Cầu Một, closed all window to everyone
+    layer = closed_scene.layer("closed")
+    assert layer.color == "#111111" and set(layer.mesh.cell_data["edge"]) == bridge
+    assert closed_scene.layer("closed_some") is None and view.scenes(0)[0].layer("closed") is None
+    # drawn where the road is, above it
+    roads = closed_scene.layer("roads").mesh
+    on_bridge = roads.extract_cells(np.flatnonzero(np.isin(roads.cell_data["edge"], list(bridge))))
+    assert np.allclose(layer.mesh.bounds[:4], on_bridge.bounds[:4])
+    assert layer.mesh.bounds[4] > on_bridge.bounds[5]
+    key = "black: road closed to all · black stripe: closed to some vehicles"
+    assert all(any(line.startswith(key) for line in s.key) for s in view.scenes(0))
+    # a flood-like closure of Cầu Hai to motorbikes and cars only: a stripe down its middle
+    other = set(_bridge(river_town, "Cầu Hai").tolist())
+    ids = river_town.drive.edge_id[list(other)].tolist()
+    flood = {"kind": "close_links", "classes": ["motorbike", "car"], "edges": ids}
+    flooded = dataclasses.replace(option, interventions=(flood,))
+    view = View(river_town, dataclasses.replace(results, sides=(base, flooded)), ViewOptions())
+    scene = view.scenes(0)[1]
+    assert scene.layer("closed") is None
+    stripe = scene.layer("closed_some").mesh
+    assert set(stripe.cell_data["edge"]) == other
+    for e in other:  # each direction's ribbon runs north-south: its stripe is inside it
+        road = roads.extract_cells(np.flatnonzero(roads.cell_data["edge"] == e)).bounds
+        line = stripe.extract_cells(np.flatnonzero(stripe.cell_data["edge"] == e)).bounds
+        assert road[0] < line[0] < line[1] < road[1]
+        assert line[1] - line[0] == pytest.approx(0.35 * (road[1] - road[0]))
+        assert line[0] + line[1] == pytest.approx(road[0] + road[1])  # along its middle
+    assert view.scenes(0)[0].layer("closed_some") is None
+    # a difference shows what the closure changed (the bridge red: fewer vehicles) instead
+    diff = View(river_town, results, ViewOptions(diff=True)).scenes(0)[0]
+    assert diff.layer("closed") is None and not any(line.startswith(key) for line in diff.key)
+
+
+def test_a_view_without_closures_says_nothing_of_them(river_town, bridged):
+    results = load_results([bridged])
+    plain = dataclasses.replace(
+        results, sides=tuple(dataclasses.replace(s, interventions=()) for s in results.sides)
+    )
+    view = View(river_town, plain, ViewOptions())
+    assert not any(line.startswith("black: road closed") for line in view.scenes(0)[0].key)
