@@ -44,7 +44,7 @@ from sim.contract_tables import (
     trips_table,
     unroutable_by_zone,
 )
-from sim.interventions import AddRoad, StationSpec
+from sim.interventions import AddRoad, EventTrips, StationSpec
 from sim.manifest import build_manifest
 from sim.parameters import typed
 from sim.result import RunResult
@@ -127,6 +127,13 @@ def run(
 
     t0 = time.perf_counter()
     demand = None
+    if spec.parts.traffic != "simulate" and any(
+        isinstance(item, EventTrips) for item in spec.interventions
+    ):
+        notes.append(
+            f"parts.traffic = {spec.parts.traffic!r}: the visitors of the events add no trips "
+            "to it; simulate the traffic (parts.traffic = 'simulate') to see them"
+        )
     if spec.parts.traffic == "simulate":
         demand = run_trips(run_city, spec, trips, streams["demand"], vehicles)
         if len(demand) == 0:

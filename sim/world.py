@@ -23,6 +23,7 @@ from sim.interventions import (
     ChangeLinks,
     ChangeSite,
     CloseLinks,
+    EventTrips,
     Intervention,
     MoveStation,
     RemoveStation,
@@ -87,6 +88,8 @@ class World:
                 f"the window ends at {format_clock(self.end)}: it had no effect"
             )
             return
+        if isinstance(intervention, EventTrips):
+            return  # its visitors' trips are in the run's demand (sim.run_trips)
         if isinstance(intervention, AddRoad):
             self.env.process(self._road_window(intervention))
         else:

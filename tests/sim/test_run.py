@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from sim.interventions import AddRoad, ChangeLinks, CloseLinks
+from sim.interventions import AddRoad, ChangeLinks, CloseLinks, EventTrips
 from sim.outputs import write_run
 from sim.run_day import run_day
 from sim.runner import STREAMS, TRAFFIC_KPIS, run
@@ -119,6 +121,26 @@ def test_a_new_road_is_built_with_stable_ids_and_used_in_its_window():
     early = result.trips[result.trips["depart"] < 900 - 600]
     late = result.trips[result.trips["depart"] >= 900]
     assert (early["distance"] == 5200.0).all() and (late["distance"] == 150.0).all()
+
+
+def test_an_event_brings_its_visitors_by_road_and_the_run_finishes(grid):
+    citadel = int(grid.drive.node_id[12])
+    event = EventTrips(node_id=citadel, visitors=300, start=7 * 3600.0, until=8 * 3600.0)
+    spec = build_spec(grid, seed=0, start="06:00", end="09:30", tourists=False, emergency=False)
+    day = run(grid, spec)
+    festival = run(grid, spec.replace(interventions=(event,)))
+    # 200 vehicles there in the hour before and home in the hour after, but for those
+    # whose home is the event's own node
+    extra = len(festival.trips) - len(day.trips)
+    assert 0.85 * 400 < extra <= 400 and extra % 2 == 0
+    trips, before = festival.trips, day.trips
+    there = (trips["destination"] == citadel) & trips["depart"].between(6 * 3600, 7 * 3600)
+    usual = (before["destination"] == citadel) & before["depart"].between(6 * 3600, 7 * 3600)
+    assert there.sum() - usual.sum() == extra // 2
+    assert (trips.loc[there, "arrive"] > trips.loc[there, "depart"]).all()
+    parts = dataclasses.replace(spec.parts, traffic="free_flow")
+    free = run(grid, spec.replace(interventions=(event,), parts=parts))
+    assert any("the visitors of the events add no trips" in n for n in free.kpis["notes"])
 
 
 def test_traffic_kpis_and_streams():
