@@ -261,6 +261,12 @@ def test_a_scenario_compiles_to_a_run_specification(folder):
     assert event.visitors == 3000 and event.node_id == city.drive.node_id[12]
     assert closed.label == "Citadel: roads closed" and len(closed.edges) == 8  # 4 streets x 2
     assert compile_scenario(load_scenario(path), city).digest == spec.digest
+    # and the run carries out every kind (an event's visitors come as trips of the demand)
+    from sim.runner import run
+
+    result = run(city, spec)
+    visitors = result.trips["destination"] == event.node_id
+    assert visitors.sum() >= 0.9 * 3000 / 1.5
 
 
 def test_flood_depths_stop_motorbikes_first_and_emergency_last():
