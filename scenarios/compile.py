@@ -325,30 +325,41 @@ class _Compiler:
         if node is None:
             return []
         label = window.pop("label") or str(item.get("place", "event"))
-        made: list[Intervention] = [
-            EventTrips(
-                node_id=node,
-                visitors=item.get("visitors", 0),
-                persons_per_vehicle=item.get("persons_per_vehicle", 1.5),
-                label=label,
-                **window,
-            )
-        ]
+        closed, drop_nodes = [], ()
         radius = item.get("close_radius_m")
         if radius is not None:
             if isinstance(radius, bool) or not isinstance(radius, int | float) or radius <= 0:
                 self.problems.add(f"{key}.close_radius_m", f"{radius!r}; give metres > 0")
                 return []
-            net = self.city.drive
-            where = int(np.flatnonzero(net.node_id == node)[0])
-            import shapely
-
-            circle = shapely.Point(net.x[where], net.y[where]).buffer(float(radius))
-            edges = edges_in(self.city, circle)
+            closed, drop_nodes = self._closed_around(node, float(radius))
+        made: list[Intervention] = [
+            EventTrips(
+                node_id=node,
+                visitors=item.get("visitors", 0),
+                persons_per_vehicle=item.get("persons_per_vehicle", 1.5),
+                drop_nodes=drop_nodes,
+                label=label,
+                **window,
+            )
+        ]
+        if len(closed):
             made.append(
-                CloseLinks(edges=self._edge_ids(edges), label=f"{label}: roads closed", **window)
+                CloseLinks(edges=self._edge_ids(closed), label=f"{label}: roads closed", **window)
             )
         return made
+
+    def _closed_around(self, node: int, radius: float) -> tuple[np.ndarray, tuple[int, ...]]:
+        """The drive edges (positions) within ``radius`` metres of drive node ``node`` (an
+        id), and the ids of their ends beyond it, where an event's visitors stop."""
+        import shapely
+
+        net = self.city.drive
+        where = int(np.flatnonzero(net.node_id == node)[0])
+        x, y = net.x[where], net.y[where]
+        edges = edges_in(self.city, shapely.Point(x, y).buffer(radius))
+        ends = np.unique(np.concatenate([net.tail[edges], net.indices[edges]]))
+        outside = ends[np.hypot(net.x[ends] - x, net.y[ends] - y) > radius]
+        return edges, tuple(int(n) for n in net.node_id[outside])
 
     def _site_name(self, item, key) -> str | None:
         site = item.get("site")

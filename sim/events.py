@@ -59,11 +59,14 @@ def event_trips(
         back = rng.uniform(event.until, min(end, event.until + SPREAD_S), size=n)
         go = there >= start
         home = back < end
+        stop = np.full(n, place)
+        if event.drop_nodes:
+            stop = _nearest(city, homes, [position[d] for d in event.drop_nodes])
         frames.append(
             pd.DataFrame(
                 {
-                    "origin": np.concatenate([homes[go], np.full(home.sum(), place)]),
-                    "destination": np.concatenate([np.full(go.sum(), place), homes[home]]),
+                    "origin": np.concatenate([homes[go], stop[home]]),
+                    "destination": np.concatenate([stop[go], homes[home]]),
                     "depart": np.concatenate([there[go], back[home]]),
                     "vehicle_class": np.concatenate([kinds[go], kinds[home]]),
                 }
@@ -75,3 +78,13 @@ def event_trips(
     table = table[table["origin"] != table["destination"]].sort_values("depart", kind="stable")
     table.insert(0, "trip_id", first_trip_id + np.arange(len(table), dtype=np.int64))
     return table.reset_index(drop=True).loc[:, list(columns)]
+
+
+def _nearest(city: City, nodes: np.ndarray, candidates: list[int]) -> np.ndarray:
+    """For each drive node position in ``nodes``, the nearest of ``candidates`` (drive node
+    positions) in a straight line (the first of equals)."""
+    net = city.drive
+    cand = np.asarray(candidates, dtype=np.int64)
+    dx = net.x[nodes][:, None] - net.x[cand][None, :]
+    dy = net.y[nodes][:, None] - net.y[cand][None, :]
+    return cand[np.argmin(np.hypot(dx, dy), axis=1)]

@@ -398,7 +398,9 @@ class EventTrips(Intervention):
 
     They arrive during the hour before ``start`` and leave during the hour after ``until``
     (both clipped to the run's window), from and to homes drawn by residents; each vehicle
-    carries ``persons_per_vehicle`` visitors. ``start`` and ``until`` are required.
+    carries ``persons_per_vehicle`` visitors. ``start`` and ``until`` are required. When
+    the roads around the place close, the vehicles stop at the edge of the closed area
+    (``drop_nodes``), each at the drop node nearest its home, and the visitors walk on.
 
     Attributes
     ----------
@@ -408,12 +410,16 @@ class EventTrips(Intervention):
         Persons who come.
     persons_per_vehicle
         Visitors per vehicle (1.5: mostly motorbikes with a passenger).
+    drop_nodes
+        Drive nodes where the vehicles stop (the edge of the roads closed around the
+        place); empty: they drive to ``node_id``.
     """
 
     kind: ClassVar[str] = "event_trips"
     node_id: int
     visitors: int
     persons_per_vehicle: float = 1.5
+    drop_nodes: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -435,6 +441,12 @@ class EventTrips(Intervention):
         object.__setattr__(self, "persons_per_vehicle", float(value))
         if self.classes:
             raise InterventionError("event_trips uses the run's vehicle mix; give no classes")
+        nodes = self.drop_nodes
+        if any(isinstance(n, bool) or not isinstance(n, int) for n in nodes):
+            raise InterventionError(
+                f"event_trips: drop_nodes = {list(nodes)!r}; give drive node ids"
+            )
+        object.__setattr__(self, "drop_nodes", tuple(int(n) for n in nodes))
 
 
 #: Intervention classes by ``kind``.
@@ -481,7 +493,7 @@ def intervention_from_dict(data: dict[str, Any], *, where: str = "intervention")
             values[name] = parse_clock(
                 value, what=f"{where}: {key}", error=InterventionError, latest=LATEST
             )
-        elif key in ("edges", "classes", "edge_ids"):
+        elif key in ("edges", "classes", "edge_ids", "drop_nodes"):
             if not isinstance(value, list | tuple):
                 raise InterventionError(f"{where}: {key} = {value!r}; give a list")
             values[key] = tuple(value)

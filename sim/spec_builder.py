@@ -29,6 +29,7 @@ from sim.interventions import (
     AddStation,
     ChangeLinks,
     CloseLinks,
+    EventTrips,
     Intervention,
     MoveStation,
     RemoveStation,
@@ -230,6 +231,10 @@ def _checked(
                 )
             if isinstance(item, MoveStation) and item.node_id not in node_ids:
                 raise SpecError(f"{where}: node {item.node_id} is not a drive node id")
+        elif isinstance(item, EventTrips):
+            for node in (item.node_id, *item.drop_nodes):
+                if node not in node_ids:
+                    raise SpecError(f"{where}: node {node} is not a drive node id")
         yield item
 
 

@@ -259,14 +259,18 @@ def test_a_scenario_compiles_to_a_run_specification(folder):
     assert len(road.edge_ids) == 2 and road.bridge
     assert station.station.units == 2 and station.start == 7.5 * 3600
     assert event.visitors == 3000 and event.node_id == city.drive.node_id[12]
+    # the visitors stop where the closed streets begin: the four crossings around the Citadel
+    around = {int(city.drive.node_id[i]) for i in (7, 11, 13, 17)}
+    assert set(event.drop_nodes) == around
     assert closed.label == "Citadel: roads closed" and len(closed.edges) == 8  # 4 streets x 2
     assert compile_scenario(load_scenario(path), city).digest == spec.digest
     # and the run carries out every kind (an event's visitors come as trips of the demand)
     from sim.runner import run
 
     result = run(city, spec)
-    visitors = result.trips["destination"] == event.node_id
-    assert visitors.sum() >= 0.9 * 3000 / 1.5
+    trips = result.trips
+    visitors = trips["destination"].isin(around) & trips["depart"].between(6 * 3600, 7 * 3600)
+    assert visitors.sum() >= 0.75 * 3000 / 1.5  # but those who live there
 
 
 def test_flood_depths_stop_motorbikes_first_and_emergency_last():

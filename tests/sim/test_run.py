@@ -138,6 +138,22 @@ def test_an_event_brings_its_visitors_by_road_and_the_run_finishes(grid):
     usual = (before["destination"] == citadel) & before["depart"].between(6 * 3600, 7 * 3600)
     assert there.sum() - usual.sum() == extra // 2
     assert (trips.loc[there, "arrive"] > trips.loc[there, "depart"]).all()
+    # roads closed round the place: each vehicle stops at the drop node nearest its home
+    drop = (int(grid.drive.node_id[7]), int(grid.drive.node_id[17]))
+    ringed = run(grid, spec.replace(interventions=(dataclasses.replace(event, drop_nodes=drop),)))
+    new = ringed.trips[ringed.trips["trip_id"] > day.trips["trip_id"].max()]
+    going, back = new[new["depart"] < 7 * 3600], new[new["depart"] >= 8 * 3600]
+    assert len(going) == len(back) > 0.85 * 200 and len(new) == len(going) + len(back)
+    assert set(going["destination"]) <= set(drop) and set(back["origin"]) <= set(drop)
+    at = pd.Series(range(grid.drive.n_nodes), index=grid.drive.node_id)
+    x, y = grid.drive.x, grid.drive.y
+    home = at[going["origin"]].to_numpy()
+
+    def metres_to(nodes):
+        return np.hypot(x[home] - x[nodes], y[home] - y[nodes])
+
+    chosen = metres_to(at[going["destination"]].to_numpy())
+    assert all((chosen <= metres_to(at[d])).all() for d in drop)
     parts = dataclasses.replace(spec.parts, traffic="free_flow")
     free = run(grid, spec.replace(interventions=(event,), parts=parts))
     assert any("the visitors of the events add no trips" in n for n in free.kpis["notes"])

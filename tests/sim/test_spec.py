@@ -15,6 +15,7 @@ from sim.interventions import (
     ChangeLinks,
     ChangeSite,
     CloseLinks,
+    EventTrips,
     InterventionError,
     RemoveStation,
     StationSpec,
@@ -43,6 +44,13 @@ def spec(grid):
             ChangeLinks(edges=(edge,), capacity_factor=0.5, start=6.5 * 3600.0),
             RemoveStation(name="Hospital A", start=9 * 3600.0),
             ChangeSite(site="Citadel", closed=True, start=7 * 3600.0, until=7.5 * 3600.0),
+            EventTrips(
+                node_id=int(grid.drive.node_id[12]),
+                visitors=500,
+                drop_nodes=(int(grid.drive.node_id[7]), int(grid.drive.node_id[17])),
+                start=8 * 3600.0,
+                until=9 * 3600.0,
+            ),
         ],
     )
 
@@ -58,6 +66,7 @@ def test_parameters_are_resolved_values(spec):
 
 
 def test_toml_and_json_round_trip(spec):
+    assert spec.interventions[-1].drop_nodes == (8, 18)  # grid node ids are positions + 1
     again = RunSpec.from_toml(spec.to_toml())
     assert again == spec and again.digest == spec.digest
     assert RunSpec.from_json(spec.to_json()) == spec
@@ -167,6 +176,11 @@ def test_interventions_are_checked_against_the_city(grid):
     extra = StationSpec("New", "ambulance", 999_999, 1)
     with pytest.raises(SpecError, match="not a drive node"):
         build_spec(grid, seed=0, interventions=[AddStation(station=extra)])
+    event = {"node_id": 13, "visitors": 100, "start": 7 * 3600.0, "until": 8 * 3600.0}
+    with pytest.raises(SpecError, match="node 999999 is not a drive node"):
+        build_spec(grid, seed=0, interventions=[EventTrips(**event, drop_nodes=(8, 999_999))])
+    with pytest.raises(InterventionError, match="drop_nodes"):
+        EventTrips(**event, drop_nodes=("8",))
     with pytest.raises(InterventionError, match="unknown keys"):
         intervention_from_dict({"kind": "close_links", "edges": [1], "form": "07:00"})
     with pytest.raises(InterventionError, match="changes nothing"):
