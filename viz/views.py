@@ -295,12 +295,13 @@ class View:
 
     def _closure_layers(self, side: Side, t: float) -> list[Layer]:
         """The city's roads ``side`` closes at ``t`` (seconds after midnight): black over
-        the whole road when closed to every vehicle, a black stripe along its middle when
-        closed to some classes only (the others still drive it, in its colour)."""
+        the whole road and a little wider (to be seen) when closed to every vehicle, a
+        black stripe along its middle when closed to some classes only (the others still
+        drive it, in its colour)."""
         every, some = side.closures_at(t)
         index = pd.Index(self.city.drive.edge_id)
         layers = []
-        for name, ids, share in (("closed", every, 1.0), ("closed_some", some, 0.35)):
+        for name, ids, share in (("closed", every, 1.6), ("closed_some", some, 0.35)):
             edges = index.get_indexer(ids)
             edges = edges[edges >= 0]  # an added road outside its window is not the city's
             if len(edges):
