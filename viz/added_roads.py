@@ -15,6 +15,7 @@ import numpy as np
 import pyvista as pv
 
 from twin.city import City
+from twin.clock import format_clock, parse_clock
 from twin.edits import NewRoad, add_roads
 from twin.geometry import Polylines
 from twin.network import Network
@@ -48,6 +49,9 @@ class ViewRoads:
         Columns of the city's own edges (the first ones).
     added
         The added links (one per direction), in column order after the city's.
+    opening
+        Per added edge id, ``(from, until)`` clock text of the road's window when it has one
+        (``""`` for an open end).
     """
 
     def __init__(self, city: City, sides: tuple[Side, ...]) -> None:
@@ -56,6 +60,13 @@ class ViewRoads:
         for side in sides:
             for link in side.added_roads:
                 found.setdefault(link.edge_id, link)
+        self.opening: dict[int, tuple[str, str]] = {}
+        for side in sides:
+            for item in side.interventions:
+                if item.get("kind") == "add_road" and ("from" in item or "until" in item):
+                    window = (_hh_mm(item.get("from")), _hh_mm(item.get("until")))
+                    for edge_id in item.get("edge_ids", ()):
+                        self.opening.setdefault(int(edge_id), window)
         self.added: list[NewRoad] = list(found.values())
         self.n_city = city.drive.n_edges
         added_ids = np.array([link.edge_id for link in self.added], dtype=np.int64)
@@ -108,15 +119,22 @@ class ViewRoads:
         )
         return ribbons, outline
 
-    def places(self, columns: np.ndarray) -> list[tuple[str, np.ndarray]]:
-        """One ``(name, end)`` per added road at ``columns`` (its two directions are one
-        road): the road's name and its eastern end, metres (a label pinned there reads
-        away from the road instead of hiding it)."""
+    def places(self, columns: np.ndarray) -> list[tuple[str, tuple[str, str] | None, np.ndarray]]:
+        """One ``(name, window, end)`` per added road at ``columns`` (its two directions are
+        one road): the road's name, its :attr:`opening` window (``None``: open all the
+        run) and its eastern end, metres (a label pinned there reads away from the road
+        instead of hiding it)."""
         lines = self.lines(columns)
-        out: dict[tuple, tuple[str, np.ndarray]] = {}
+        out: dict[tuple, tuple[str, tuple[str, str] | None, np.ndarray]] = {}
         for k, column in enumerate(lines.edge_id.tolist()):
             link = self.added[column - self.n_city]
             road = (link.name, frozenset((link.tail_id, link.head_id)))
             ends = lines.line(k)
-            out.setdefault(road, (link.name, ends[np.lexsort((ends[:, 1], ends[:, 0]))[-1]]))
+            end = ends[np.lexsort((ends[:, 1], ends[:, 0]))[-1]]
+            out.setdefault(road, (link.name, self.opening.get(link.edge_id), end))
         return list(out.values())
+
+
+def _hh_mm(value: str | float | None) -> str:
+    """``"HH:MM"`` of a clock value of the run specification (``""`` for ``None``)."""
+    return "" if value is None else format_clock(parse_clock(value))[:5]

@@ -26,6 +26,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "new_roads": ("outlined in black: roads the scenario adds",
                   "viền đen: đường mới của kịch bản"),
     "new_road": ("new: {name}", "mới: {name}"),
+    "new_road_open": ("new: {name}, open {start}–{end}", "mới: {name}, thông xe {start}–{end}"),
     "closed": ("black: road closed to all · black stripe: closed to some vehicles (flood)",
                "đen: đường cấm mọi xe · sọc đen: cấm một số loại xe (ngập)"),
     "stations": ("blue columns: ambulance stations, red: fire stations (height: units)",

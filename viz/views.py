@@ -287,10 +287,13 @@ class View:
             Layer("new_roads_outline", outline, color="#111111"),
             Layer("new_roads", ribbons, scalars="value", cmap=self.cmap, clim=self.clim),
         ]
-        labels = [
-            Label((float(x), float(y), 30.0), say("new_road", self.lang, name=name))
-            for name, (x, y) in self.roads.places(columns)
-        ]
+        labels = []
+        for name, window, (x, y) in self.roads.places(columns):
+            if window is None:
+                text = say("new_road", self.lang, name=name)
+            else:
+                text = say("new_road_open", self.lang, name=name, start=window[0], end=window[1])
+            labels.append(Label((float(x), float(y), 30.0), text))
         return layers, labels
 
     def _closure_layers(self, side: Side, t: float) -> list[Layer]:

@@ -351,6 +351,10 @@ def test_units_take_an_added_road_in_its_window(river_town, bridged_results):
     later = dataclasses.replace(bridged, interventions=({**road, "from": "07:10"},))
     assert later.closed_edges_at(25500.0, "emergency").tolist() == sorted(road["edge_ids"])
     assert later.closed_edges_at(26000.0, "emergency").tolist() == []
+    # and its label says when it opens
+    results = dataclasses.replace(bridged_results, sides=(closed, later))
+    labels = [label.text for label in View(river_town, results, ViewOptions()).scenes(0)[1].labels]
+    assert "new: Cầu Mới, open 07:10–" in labels and "new: Cầu Mới" not in labels
 
 
 def test_the_report_names_an_added_road_among_the_places_that_change(river_town, bridged_results):
