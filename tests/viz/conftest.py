@@ -22,113 +22,93 @@ def river_town():
     return town()
 
 
-@pytest.fixture(scope="session")
-def comparison(tmp_path_factory, river_town) -> Path:
-    """A comparison of the river town with Cầu Một closed, 07:00-07:45, 2 replications."""
+def compare_in_town(folder: Path, town_city, files: dict[str, str]) -> Path:
+    """Write the river town and the scenario ``files`` (name → TOML text, dedented; the
+    first is the base, the others options) into ``folder``, compare them and return the
+    comparison folder."""
     from scenarios.compare import compare_scenarios
     from scenarios.executor import Executor
 
-    folder = tmp_path_factory.mktemp("viz")
-    write_bundle(river_town, folder / "town.twin")
-    (folder / "base.toml").write_text(
-        textwrap.dedent(
-            """
-            [scenario]
-            name = "base"
-            title = { vi = "Ngày thường", en = "A weekday" }
-            description = { vi = "Thị trấn như hôm nay.", en = "The town as it is." }
-            city = "town.twin"
-            window = ["07:00", "07:45"]
-            seed = 1
-            replications = 2
-            [demand]
-            scale = 1.0
-            [tourism.demand]
-            tourists_per_day = 3000
-            [emergency.demand]
-            medical_per_1000_residents_per_day = 40
-            """
-        ),
-        encoding="utf-8",
-    )
-    (folder / "closed.toml").write_text(
-        textwrap.dedent(
-            f"""
-            [scenario]
-            name = "closed"
-            extends = "base.toml"
-            title = {{ vi = "Đóng Cầu Một {SCRIPT_NAME}", en = "Cầu Một closed {SCRIPT_NAME}" }}
-            [[intervention]]
-            type = "close_road"
-            road = "Cầu Một"
-            """
-        ),
-        encoding="utf-8",
-    )
+    write_bundle(town_city, folder / "town.twin")
+    for name, text in files.items():
+        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    base, *options = (folder / name for name in files)
     with pytest.MonkeyPatch.context() as patch, Executor(workers=0) as executor:
         # the replications register in a run catalog of their own, never in ./runs
         patch.setenv("TWIN_RUNS_DIR", str(folder / "runs-root"))
         compare_scenarios(
-            folder / "base.toml", [folder / "closed.toml"], out_dir=folder / "cmp",
+            base, options, out_dir=folder / "cmp",
             executor=executor,
         )  # fmt: skip
     return folder / "cmp"
+
+
+@pytest.fixture(scope="session")
+def comparison(tmp_path_factory, river_town) -> Path:
+    """A comparison of the river town with Cầu Một closed, 07:00-07:45, 2 replications."""
+    base = """
+        [scenario]
+        name = "base"
+        title = { vi = "Ngày thường", en = "A weekday" }
+        description = { vi = "Thị trấn như hôm nay.", en = "The town as it is." }
+        city = "town.twin"
+        window = ["07:00", "07:45"]
+        seed = 1
+        replications = 2
+        [demand]
+        scale = 1.0
+        [tourism.demand]
+        tourists_per_day = 3000
+        [emergency.demand]
+        medical_per_1000_residents_per_day = 40
+        """
+    closed = f"""
+        [scenario]
+        name = "closed"
+        extends = "base.toml"
+        title = {{ vi = "Đóng Cầu Một {SCRIPT_NAME}", en = "Cầu Một closed {SCRIPT_NAME}" }}
+        [[intervention]]
+        type = "close_road"
+        road = "Cầu Một"
+        """
+    files = {"base.toml": base, "closed.toml": closed}
+    return compare_in_town(tmp_path_factory.mktemp("viz"), river_town, files)
 
 
 @pytest.fixture(scope="session")
 def bridged(tmp_path_factory, river_town) -> Path:
     """A comparison of the river town with Cầu Một closed, without and with a new bridge
     ("Cầu Mới") between them, 07:00-07:30, one replication."""
-    from scenarios.compare import compare_scenarios
-    from scenarios.executor import Executor
-
-    folder = tmp_path_factory.mktemp("viz-bridged")
-    write_bundle(river_town, folder / "town.twin")
     south, north = node(NEW_BRIDGE_COLUMN, SOUTH_ROW) + 1, node(NEW_BRIDGE_COLUMN, NORTH_ROW) + 1
-    (folder / "closed.toml").write_text(
-        textwrap.dedent(
-            """
-            [scenario]
-            name = "closed"
-            title = { vi = "Đóng Cầu Một", en = "Cầu Một closed" }
-            city = "town.twin"
-            window = ["07:00", "07:30"]
-            seed = 3
-            replications = 1
-            [emergency.demand]
-            medical_per_1000_residents_per_day = 60
-            [[intervention]]
-            type = "close_road"
-            road = "Cầu Một"
-            """
-        ),
-        encoding="utf-8",
-    )
-    (folder / "bridged.toml").write_text(
-        textwrap.dedent(
-            f"""
-            [scenario]
-            name = "bridged"
-            extends = "closed.toml"
-            title = {{ vi = "Cầu Mới", en = "A new bridge" }}
-            [[intervention]]
-            type = "add_road"
-            from_node = {south}
-            to_node = {north}
-            road_class = "secondary"
-            name = "Cầu Mới"
-            bridge = true
-            """
-        ),
-        encoding="utf-8",
-    )
-    with pytest.MonkeyPatch.context() as patch, Executor(workers=0) as executor:
-        patch.setenv("TWIN_RUNS_DIR", str(folder / "runs-root"))
-        compare_scenarios(
-            folder / "closed.toml", [folder / "bridged.toml"], out_dir=folder / "cmp",
-            executor=executor,
-        )  # fmt: skip
-    return folder / "cmp"
+    closed = """
+        [scenario]
+        name = "closed"
+        title = { vi = "Đóng Cầu Một", en = "Cầu Một closed" }
+        city = "town.twin"
+        window = ["07:00", "07:30"]
+        seed = 3
+        replications = 1
+        [emergency.demand]
+        medical_per_1000_residents_per_day = 60
+        [[intervention]]
+        type = "close_road"
+        road = "Cầu Một"
+        """
+    bridge = f"""
+        [scenario]
+        name = "bridged"
+        extends = "closed.toml"
+        title = {{ vi = "Cầu Mới", en = "A new bridge" }}
+        [[intervention]]
+        type = "add_road"
+        from_node = {south}
+        to_node = {north}
+        road_class = "secondary"
+        name = "Cầu Mới"
+        bridge = true
+        """
+    files = {"closed.toml": closed, "bridged.toml": bridge}
+    return compare_in_town(tmp_path_factory.mktemp("viz-bridged"), river_town, files)
 
 
 @pytest.fixture(scope="session")
