@@ -12,6 +12,7 @@ roads are drawn as straight ribbons between their end nodes, as the runs drove t
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyvista as pv
 
 from twin.city import City
@@ -71,14 +72,30 @@ class ViewRoads:
         self.n_city = city.drive.n_edges
         added_ids = np.array([link.edge_id for link in self.added], dtype=np.int64)
         self.edge_ids = np.concatenate([np.asarray(city.drive.edge_id, np.int64), added_ids])
-        self._networks: dict[tuple[int, ...], Network] = {}
+        self._columns = pd.Index(self.edge_ids)
+        #: Per set of added edge ids: the network with them, and its edges' index by id.
+        self._networks: dict[tuple[int, ...], tuple[Network, pd.Index]] = {}
 
     def network(self, side: Side) -> Network:
         """The drive network ``side`` ran on: the city's, with the roads it added."""
+        return self._network(side)[0]
+
+    def positions(self, side: Side, edge_ids: np.ndarray) -> np.ndarray:
+        """Positions of ``edge_ids`` in the network ``side`` ran on (``-1``: not in it)."""
+        return self._network(side)[1].get_indexer(np.asarray(edge_ids, dtype=np.int64))
+
+    def city_positions(self, edge_ids: np.ndarray) -> np.ndarray:
+        """Positions of ``edge_ids`` among the city's own edges (``-1``: not the city's,
+        such as an added road)."""
+        columns = self._columns.get_indexer(np.asarray(edge_ids, dtype=np.int64))
+        return np.where(columns < self.n_city, columns, -1)
+
+    def _network(self, side: Side) -> tuple[Network, pd.Index]:
         links = side.added_roads
         key = tuple(link.edge_id for link in links)
         if key not in self._networks:
-            self._networks[key] = add_roads(self.city, links).drive if links else self.city.drive
+            net = add_roads(self.city, links).drive if links else self.city.drive
+            self._networks[key] = net, pd.Index(net.edge_id)
         return self._networks[key]
 
     def columns_of(self, sides: tuple[Side, ...]) -> np.ndarray:

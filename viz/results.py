@@ -19,6 +19,7 @@ comparison folder
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -145,6 +146,16 @@ class Side:
             (every if whole else some).append(e)
         return np.unique(np.asarray(every, np.int64)), np.unique(np.asarray(some, np.int64))
 
+    @property
+    def closes_roads(self) -> bool:
+        """Whether the run closes some road at some time (:meth:`_closed_at` at some
+        ``t``): a closure, or a road it added that is open only in a window."""
+        return any(
+            item.get("kind") == "close_links"
+            or (item.get("kind") == "add_road" and ("from" in item or "until" in item))
+            for item in self.interventions
+        )
+
     def _closed_at(self, t: float) -> dict[int, frozenset[str] | None]:
         """Edge id → the classes it is closed to at ``t`` (``None``: every class)."""
         closed: dict[int, frozenset[str] | None] = {}
@@ -168,7 +179,7 @@ class Side:
                     closed[int(e)] = before | classes
         return closed
 
-    @property
+    @functools.cached_property
     def added_roads(self) -> list[NewRoad]:
         """The links of the roads the run added (``add_road`` interventions), one per
         direction, as :func:`twin.edits.add_roads` builds them."""

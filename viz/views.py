@@ -151,12 +151,7 @@ class View:
         self._unit_times: dict[tuple, np.ndarray] = {}
         self._unit_routes: dict[int, UnitRoutes] = {}
         #: Whether some side closes roads at some time (the key then says how it is drawn).
-        self._closes_roads = any(
-            item.get("kind") == "close_links"
-            or (item.get("kind") == "add_road" and ("from" in item or "until" in item))
-            for side in self.sides
-            for item in side.interventions
-        )
+        self._closes_roads = any(side.closes_roads for side in self.sides)
 
     def road_series(self, m: Measure, side: Side) -> np.ndarray:
         """``float64[intervals, columns]``: ``m`` of every road column (:attr:`roads`) in
@@ -302,10 +297,9 @@ class View:
         black stripe along its middle when closed to some classes only (the others still
         drive it, in its colour)."""
         every, some = side.closures_at(t)
-        index = pd.Index(self.city.drive.edge_id)
         layers = []
         for name, ids, share in (("closed", every, 1.6), ("closed_some", some, 0.35)):
-            edges = index.get_indexer(ids)
+            edges = self.roads.city_positions(ids)
             edges = edges[edges >= 0]  # an added road outside its window is not the city's
             if len(edges):
                 mesh = self.meshes.road_ribbons(edges, share=share, z=1.8)
@@ -451,8 +445,7 @@ class View:
     def _closed_to_units(self, side: Side, t: float) -> frozenset[int]:
         """Edges (positions in the network the side ran on) closed to emergency units at
         ``t`` (seconds after midnight)."""
-        ids = side.closed_edges_at(t, "emergency")
-        positions = pd.Index(self.roads.network(side).edge_id).get_indexer(ids)
+        positions = self.roads.positions(side, side.closed_edges_at(t, "emergency"))
         return frozenset(positions[positions >= 0].tolist())
 
     def _unit_seconds(self, side: Side, t: float) -> tuple[np.ndarray, tuple]:
